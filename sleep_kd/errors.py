@@ -1,0 +1,49 @@
+"""Errors a user can cause, and how command-line entry points report them.
+
+Anything a user can get wrong (a bad file, a missing channel, a config key) raises
+:class:`InputError` with a one-line message naming the file, recording, channel or key at fault
+and what was expected. The entry points turn it into that line on stderr and exit code 2, with
+no traceback (``../shared/CONTRACT.md``: 0 success, 2 bad usage or input, 1 anything else).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, TypeVar
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+F = TypeVar("F", bound=Callable[..., int | None])
+
+
+class InputError(ValueError):
+    """Bad input or usage: the message is one line that names what is wrong and where."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+def exit_code_for(error: BaseException) -> int:
+    """Exit code for an error that ended a command: 2 for bad input or usage, else 1."""
+    return EXIT_BAD_INPUT if isinstance(error, InputError) else EXIT_FAILURE
+
+
+def cli_entry(main: F) -> Callable[..., int]:
+    """Wrap a ``main(argv) -> int | None`` so bad input prints one line and returns 2.
+
+    Other exceptions propagate (Python prints the traceback and exits 1).
+    """
+
+    @functools.wraps(main)
+    def wrapped(*args, **kwargs) -> int:
+        try:
+            code = main(*args, **kwargs)
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return EXIT_OK if code is None else int(code)
+
+    return wrapped
