@@ -1,0 +1,79 @@
+"""Find (or train first) the teacher and starting checkpoints a strategy needs.
+
+``feat_temp`` needs an ``eeg_base`` teacher and a ``feat_train`` student to start from, and
+``feat_train`` itself needs the ``eeg_base`` teacher. A prerequisite not given on the command line
+is looked up in the run folder of the same cohort and class count (the sibling folder named after
+the strategy that trains it); if it is not there, it is trained first, with the same options, and
+the command says so as it does it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from sleep_kd.engine.checkpoint import CONFIG, WEIGHTS
+from sleep_kd.engine.config import resolve_config
+from sleep_kd.engine.data import cohort_tag
+from sleep_kd.engine.runs import run_dir
+from sleep_kd.strategies import get_strategy
+
+ROLES = (("teacher", "teacher"), ("init", "init_from"))
+
+
+@dataclass
+class ConfigLayers:
+    """What the user asked for, kept so a prerequisite gets the same options as the run itself."""
+
+    config_file: str | None = None
+    options: dict = field(default_factory=dict)
+    set_pairs: list[str] = field(default_factory=list)
+
+    def resolve(self, strategy: str, *, out: Path | None = None, base: Path | None = None) -> dict:
+        config = resolve_config(strategy, config_file=self.config_file, options=self.options,
+                                set_pairs=self.set_pairs, base_file=base)
+        if out is not None:
+            config["paths"]["out"] = str(out)
+        return config
+
+
+def has_checkpoint(folder: Path) -> bool:
+    return (folder / WEIGHTS).is_file() and (folder / CONFIG).is_file()
+
+
+def resolve_prerequisites(config: dict, layers: ConfigLayers, *,
+                          train_fn: Callable[[dict], object], announce: Callable[[str], None]) -> dict:
+    """Fill ``paths.teacher`` and ``paths.init`` of ``config``, training what is missing first.
+
+    Parameters
+    ----------
+    config : the run's resolved configuration (updated in place and returned).
+    layers : the user's config layers, reused for the prerequisite runs.
+    train_fn : trains one resolved config (the prerequisite's), e.g. :func:`sleep_kd.engine.trainer.train`.
+    announce : prints one line (main process only).
+    """
+    strategy = get_strategy(config["strategy"])
+    siblings = run_dir(config, cohort_tag(config)).parent
+    for role, attribute in ROLES:
+        needed = getattr(strategy, attribute)
+        if needed is None or config["paths"][role]:
+            continue
+        best = siblings / needed / "best"
+        if not has_checkpoint(best):
+            announce(f"[sleep_kd] {strategy.name} needs its {role} from '{needed}', which is not at {best}: "
+                     f"training {needed} first")
+            prerequisite = layers.resolve(needed, out=siblings / needed)
+            prerequisite["paths"]["init"] = None  # a starting point given by the user is for the run itself
+            resolve_prerequisites(prerequisite, layers, train_fn=train_fn, announce=announce)
+            train_fn(prerequisite)
+        else:
+            announce(f"[sleep_kd] {strategy.name}: using the {role} at {best}")
+        config["paths"][role] = str(best)
+    return config
+
+
+def required_roles(strategy_name: str) -> Mapping[str, str]:
+    """Which prerequisites a strategy has: {"teacher": "eeg_base", "init": "feat_train"} for feat_temp."""
+    strategy = get_strategy(strategy_name)
+    return {role: getattr(strategy, attribute) for role, attribute in ROLES if getattr(strategy, attribute)}

@@ -1,0 +1,114 @@
+"""Train one strategy: ``accelerate launch train_loop.py --strategy feat_temp`` (or plain ``python``).
+
+Strategies: eeg_base, ecg_base, feat_train, feat_temp, feat_wce, kd_temp. With no ``--data``, the
+embedded synthetic cohort is used (built on first use). A teacher or starting checkpoint that is
+not given is looked up beside the run folder and, if missing, trained first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sleep_kd.errors import cli_entry
+
+# Command-line flags that set a config key: flag destination -> (section, key).
+FLAG_KEYS = {
+    "data": ("data", "path"), "classes": ("data", "n_classes"), "out": ("paths", "out"),
+    "teacher": ("paths", "teacher"), "init": ("paths", "init"), "epochs": ("train", "epochs"),
+    "batch_size": ("train", "batch_size"), "grad_accum": ("train", "grad_accum"),
+    "mixed_precision": ("train", "mixed_precision"), "seed": (None, "seed"), "model": ("model", "name"),
+    "max_steps": ("train", "max_steps"), "runs": ("paths", "runs"),
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--strategy", required=True, help="eeg_base, ecg_base, feat_train, feat_temp, feat_wce or kd_temp")
+    parser.add_argument("--config", help="a YAML file of config keys (see configs/defaults.yaml; configs/paper.yaml "
+                                         "reproduces the original's choices)")
+    parser.add_argument("--data", help="HDF5 cohort made by python -m sleep_kd.data.ingest (default: the embedded "
+                                       "synthetic cohort)")
+    parser.add_argument("--classes", type=int, choices=(3, 4), help="3 (W/NREM/REM) or 4 (W/Light/Deep/REM)")
+    parser.add_argument("--out", help="run folder (default: runs/<cohort>/<n>class/<strategy>)")
+    parser.add_argument("--runs", help="runs root folder (default: runs)")
+    parser.add_argument("--teacher", help="checkpoint folder of the frozen EEG teacher (default: looked up)")
+    parser.add_argument("--init", help="checkpoint folder the student starts from (default: looked up)")
+    parser.add_argument("--model", help="registered model name (utime_small, utime_seed)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int, help="per process")
+    parser.add_argument("--grad-accum", type=int, help="optimizer step every N batches")
+    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"))
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--max-steps", type=int, help="stop after N optimizer steps (smoke runs)")
+    parser.add_argument("--resume", help="run folder to continue from its last saved state")
+    parser.add_argument("--cpu", action="store_true", help="force the CPU")
+    parser.add_argument("--deterministic", action="store_true", help="deterministic algorithms (GPU runs)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. --set train.lr=3e-4 (repeatable)")
+    return parser.parse_args(argv)
+
+
+def options_from(args: argparse.Namespace) -> dict:
+    """The flags that were given, as a nested config layer."""
+    options: dict = {}
+    for flag, (section, key) in FLAG_KEYS.items():
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        (options.setdefault(section, {}) if section else options)[key] = value
+    for flag in ("cpu", "deterministic"):
+        if getattr(args, flag):
+            options.setdefault("train", {})[flag] = True
+    return options
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from pathlib import Path
+
+    from sleep_kd.engine.prerequisites import ConfigLayers, resolve_prerequisites
+    from sleep_kd.engine.trainer import NonFiniteLossError, train
+    from sleep_kd.strategies import get_strategy
+
+    get_strategy(args.strategy)  # an unknown name fails here, listing the known ones
+    layers = ConfigLayers(config_file=args.config, options=options_from(args), set_pairs=args.set)
+    config = layers.resolve(args.strategy, base=_saved_config(args.resume))
+    announce = _main_process_printer()
+    try:
+        if args.resume is None:
+            resolve_prerequisites(config, layers, train_fn=lambda c: train(c, announce=announce), announce=announce)
+        result = train(config, resume=Path(args.resume) if args.resume else None, announce=announce)
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    announce(f"[sleep_kd] done: {result.out} (best: " + ", ".join(
+        f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)) + ")")
+    return 0
+
+
+def _saved_config(resume: str | None):
+    """On --resume, the run's own resolved config.yaml is the base that flags and --set refine."""
+    if resume is None:
+        return None
+    from pathlib import Path
+
+    from sleep_kd.errors import InputError
+
+    path = Path(resume) / "config.yaml"
+    if not path.is_file():
+        raise InputError(f"--resume {resume}: no config.yaml there (expected a run folder written by train_loop.py)")
+    return path
+
+
+def _main_process_printer():
+    """print() on the main process only (the environment says which process this is)."""
+    import os
+
+    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+    return print if rank == 0 else (lambda *_: None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
