@@ -1,0 +1,11 @@
+# GPU image for training on CUDA machines (e.g. an RTX-3090). Build and run:
+#   docker build -t sleep_kd .
+#   docker run --gpus all -v $PWD/runs:/app/runs sleep_kd --strategy feat_temp --mixed-precision fp16
+# The base image already holds torch 2.13.0 built for CUDA, which satisfies requirements.txt.
+FROM pytorch/pytorch:2.13.0-cuda12.8-cudnn9-runtime
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+ENTRYPOINT ["accelerate", "launch", "train_loop.py"]
+CMD ["--strategy", "feat_temp"]
