@@ -32,6 +32,15 @@ def run_dir(config: Mapping, tag: str) -> Path:
     return Path(config["paths"]["out"]) if config["paths"]["out"] else default_run_dir(config, tag)
 
 
+def clear_previous_run(out: Path) -> None:
+    """Before a fresh run in an existing folder: drop its TensorBoard events and resumable state.
+
+    Its ``best/`` and ``last/`` checkpoints stay until the new run replaces them.
+    """
+    for name in ("tensorboard", STATE, f".{STATE}.tmp", f".{STATE}.old"):
+        shutil.rmtree(out / name, ignore_errors=True)
+
+
 def save_state(accelerator, out: Path, progress: Mapping) -> None:
     """Save the resumable state of every process into ``out/state`` atomically (all processes call it)."""
     tmp = out / f".{STATE}.tmp"

@@ -132,8 +132,11 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
         say(f"[sleep_kd] resuming {strategy.name} at epoch {progress['epoch'] + 1}, "
             f"batch {progress['batches_done']}, step {progress['global_step']}")
     if accelerator.is_main_process:
+        if resume is None:  # a fresh run in an old folder: its curves and state would mix with ours
+            runs.clear_previous_run(out)
         out.mkdir(parents=True, exist_ok=True)
         save_yaml(config, out / "config.yaml")
+    accelerator.wait_for_everyone()
     accelerator.init_trackers("tensorboard", config=flatten(config))
     writer = accelerator.get_tracker("tensorboard", unwrap=True) if accelerator.is_main_process else None
 
