@@ -162,7 +162,8 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
         finished = train_one_epoch(accelerator, model, optimizer, step, train_loader, sampler, config=config,
                                    epoch=epoch, progress=progress, total_steps=total_steps, out=out, writer=writer)
         last_epoch = epoch + 1 == config["train"]["epochs"] or not finished
-        progress.update(epoch=epoch + 1, batches_done=0)
+        if finished:  # a max_steps stop keeps its place in the epoch, so --resume carries on from there
+            progress.update(epoch=epoch + 1, batches_done=0)
         if (epoch + 1) % config["train"]["val_every"] == 0 or last_epoch:
             model.eval()
             predictions = predict(accelerator, val_loader, step)
@@ -215,9 +216,12 @@ def train_one_epoch(accelerator, model, optimizer, step, loader, sampler, *, con
     """One pass over the training split; False if the run must stop (max_steps reached)."""
     train = config["train"]
     model.train()
-    sampler.set_epoch(epoch)
     skip = progress["batches_done"]
     batches = accelerator.skip_first_batches(loader, skip) if skip else loader
+    # Accelerate's loaders re-seed their sampler with their own iteration count at every pass;
+    # pinning it to the epoch makes a resumed run (which iterates a fresh loader) replay the
+    # uninterrupted run's order.
+    batches.set_epoch(epoch) if hasattr(batches, "set_epoch") else sampler.set_epoch(epoch)
     sums: dict[str, torch.Tensor] = {}
     seen, batches_logged, tick = 0, 0, time.perf_counter()
     bar = tqdm(batches, desc=f"{config['strategy']} epoch {epoch + 1}/{train['epochs']}", initial=skip,

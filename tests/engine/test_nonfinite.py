@@ -35,7 +35,7 @@ def test_nan_stops_at_its_step_naming_the_term(poisoned, tiny_cohort, tmp_path, 
     out = tmp_path / "run"
     code = train_loop.main(["--strategy", "poisoned", *train_args(tiny_cohort, tmp_path, "--out", str(out))])
     assert code == 1
-    err = capsys.readouterr().err.strip()
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
     assert err == "error: non-finite loss at step 3 (epoch 1, batch 3): poison_loss is nan; the last good " \
                   "checkpoint is kept"
     assert not (out / "best").exists()
