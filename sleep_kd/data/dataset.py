@@ -1,0 +1,191 @@
+"""Lazy windows over an HDF5 cohort file: one item per scorable epoch, read on demand.
+
+Only the epoch tables are read at construction; signal windows are read per item through an h5py
+handle opened lazily in each process (so the dataset pickles into DataLoader workers and
+Accelerate processes).
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from scipy.signal import firwin, resample_poly
+from torch.utils.data import Dataset
+
+from sleep_kd.data.ingest import store
+from sleep_kd.data.stages import class_names, to_classes
+from sleep_kd.errors import InputError
+
+NORMALIZATIONS = ("minmax", "zscore", "none")
+# resample_poly's default filter spans 10 * max(up, down) samples of the upsampled signal each
+# side; reading that much beyond the window keeps the window's edges free of padding artefacts.
+_FILTER_HALF_WIDTH = 10
+
+
+def normalize(window: np.ndarray, method: str) -> np.ndarray:
+    """Scale one window: ``minmax`` to [0, 1], ``zscore`` robustly (median / IQR), or ``none``.
+
+    A flat window maps to zeros (no division by zero).
+    """
+    if method == "minmax":
+        low, high = window.min(), window.max()
+        span = high - low
+        return (window - low) / span if span > 0 else np.zeros_like(window)
+    if method == "zscore":
+        q1, median, q3 = np.percentile(window, (25, 50, 75))
+        iqr = q3 - q1
+        return (window - median) / iqr if iqr > 0 else window - median
+    return window
+
+
+class CohortWindows(Dataset):
+    """Windows of ``window_s`` seconds centred on each scorable epoch of a cohort file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Cohort HDF5 file (:mod:`sleep_kd.data.ingest.store`).
+    n_classes : {3, 4}
+        Label mapping (:func:`sleep_kd.data.stages.to_classes`); movement and unscored epochs are
+        dropped.
+    recordings : sequence of str, optional
+        Recording ids to use (default: all, sorted).
+    sfreq : float, optional
+        Model rate in Hz; windows are resampled when it differs from the file's.
+    window_s : float
+        Window length in seconds. An R&K 20 s epoch gets 5 s either side at 30 s.
+    normalization : {"minmax", "zscore", "none"}
+        Per-window scaling, applied after resampling.
+    modalities : sequence of {"eeg", "ecg"}
+
+    Items are dicts: ``eeg``/``ecg`` float32 tensors (1, n_times), ``label``, ``recording``
+    (index into :attr:`recordings`) and ``epoch`` (index in the recording's epoch table), all int64.
+    """
+
+    def __init__(self, path, *, n_classes: int, recordings: Sequence[str] | None = None,
+                 sfreq: float | None = None, window_s: float = 30.0, normalization: str = "minmax",
+                 modalities: Sequence[str] = ("eeg", "ecg")) -> None:
+        if normalization not in NORMALIZATIONS:
+            raise InputError(f"normalization {normalization!r}: expected one of {', '.join(NORMALIZATIONS)}")
+        bad = [m for m in modalities if m not in store.MODALITIES]
+        if bad or not modalities:
+            raise InputError(f"modalities {list(modalities)!r}: expected a non-empty subset of {store.MODALITIES}")
+        if window_s <= 0 or (sfreq is not None and sfreq <= 0):
+            raise InputError(f"window_s={window_s!r} and sfreq={sfreq!r} must be positive")
+        self.path = Path(path)
+        self.n_classes = n_classes
+        self.class_names = class_names(n_classes)
+        self.modalities = tuple(modalities)
+        self.normalization = normalization
+        self.window_s = float(window_s)
+        with store.open_cohort(self.path) as handle:
+            self.file_sfreq = float(handle.attrs["sfreq"])
+            self.recordings = self._choose(handle, recordings)
+            self.subjects = [str(store.recording_attrs(handle, rid).get("subject", rid))
+                             for rid in self.recordings]
+            self.sfreq = float(sfreq) if sfreq is not None else self.file_sfreq
+            self.n_times = int(round(self.window_s * self.sfreq))
+            self._file_times = int(round(self.window_s * self.file_sfreq))
+            self._index_items(handle)
+        self._setup_resampling()
+        self._handle = None
+        self._pid = None
+        self._datasets: dict = {}
+
+    def _choose(self, handle, recordings) -> list[str]:
+        known = store.recording_ids(handle)
+        chosen = known if recordings is None else list(recordings)
+        missing = [rid for rid in chosen if rid not in set(known)]
+        if missing:
+            raise InputError(f"{self.path}: no recording {missing[0]!r} in the cohort file")
+        for rid in chosen:
+            group = handle["recordings"][rid]
+            for modality in self.modalities:
+                if modality not in group:
+                    raise InputError(f"{self.path}: recording {rid!r} has no {modality.upper()} signal")
+        return chosen
+
+    def _index_items(self, handle) -> None:
+        recs, epochs, starts, labels = [], [], [], []
+        for index, rid in enumerate(self.recordings):
+            table = store.read_epochs(handle, rid)
+            n_samples = handle["recordings"][rid][self.modalities[0]].shape[0]
+            centre = table.onset + table.duration / 2
+            start = np.round((centre - self.window_s / 2) * self.file_sfreq).astype(np.int64)
+            label = to_classes(table.stage, self.n_classes)
+            keep = np.flatnonzero((label >= 0) & (start >= 0) & (start + self._file_times <= n_samples))
+            recs.append(np.full(keep.size, index, dtype=np.int64))
+            epochs.append(keep.astype(np.int64))
+            starts.append(start[keep])
+            labels.append(label[keep])
+        concat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
+        self._rec, self._epoch, self._start = concat(recs), concat(epochs), concat(starts)
+        self.labels = concat(labels)
+
+    def _setup_resampling(self) -> None:
+        ratio = (Fraction(self.sfreq).limit_denominator(10_000)
+                 / Fraction(self.file_sfreq).limit_denominator(10_000)).limit_denominator(1000)
+        self._up, self._down = ratio.numerator, ratio.denominator
+        if ratio == 1:
+            self._margin = 0
+            return
+        # resample_poly's own filter, designed once here rather than on every call.
+        taps = 2 * _FILTER_HALF_WIDTH * max(self._up, self._down) + 1
+        self._filter = firwin(taps, 1.0 / max(self._up, self._down), window=("kaiser", 5.0))
+        half_width = -(-_FILTER_HALF_WIDTH * max(self._up, self._down) // self._up)
+        # A multiple of `down` so the window start falls on an output sample.
+        self._margin = self._down * -(-half_width // self._down)
+
+    def __len__(self) -> int:
+        return int(self.labels.size)
+
+    def _dataset(self, rec: int, modality: str):
+        if self._pid != os.getpid():  # first use in this process (or a forked worker)
+            self._handle = store.open_cohort(self.path)
+            self._pid = os.getpid()
+            self._datasets = {}
+        key = (rec, modality)
+        if key not in self._datasets:
+            self._datasets[key] = self._handle["recordings"][self.recordings[rec]][modality]
+        return self._datasets[key]
+
+    def _read(self, rec: int, modality: str, start: int) -> np.ndarray:
+        data = self._dataset(rec, modality)
+        if not self._margin:
+            return data[start:start + self.n_times]
+        lo, hi = start - self._margin, start + self._file_times + self._margin
+        chunk = data[max(lo, 0):min(hi, data.shape[0])]
+        if lo < 0 or hi > data.shape[0]:
+            chunk = np.pad(chunk, (max(-lo, 0), max(hi - data.shape[0], 0)), mode="edge")
+        out = resample_poly(chunk, self._up, self._down, window=self._filter)
+        first = self._margin * self._up // self._down
+        return out[first:first + self.n_times].astype(np.float32, copy=False)
+
+    def __getitem__(self, index: int) -> dict:
+        rec, start = int(self._rec[index]), int(self._start[index])
+        item = {}
+        try:
+            for modality in self.modalities:
+                window = normalize(self._read(rec, modality, start), self.normalization)
+                item[modality] = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)[None])
+        except OSError as error:
+            raise InputError(f"{self.path}: cannot read recording {self.recordings[rec]!r} ({error})") from None
+        item["label"] = torch.tensor(self.labels[index], dtype=torch.int64)
+        item["recording"] = torch.tensor(rec, dtype=torch.int64)
+        item["epoch"] = torch.tensor(self._epoch[index], dtype=torch.int64)
+        return item
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.update(_handle=None, _pid=None, _datasets={})  # h5py handles do not pickle
+        return state
+
+    def close(self) -> None:
+        if self._handle is not None and self._pid == os.getpid():
+            self._handle.close()
+        self._handle, self._pid, self._datasets = None, None, {}

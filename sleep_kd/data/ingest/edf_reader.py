@@ -1,0 +1,156 @@
+"""Read single channels (or bipolar derivations) from EDF files, checking what users get wrong.
+
+We parse the fixed EDF header ourselves: it tells each channel's own sampling rate (MNE resamples
+mixed-rate channels to the fastest one) and lets us catch a truncated file before MNE pads it
+silently. The samples themselves are read with MNE, one derivation at a time via ``include=``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sleep_kd.errors import InputError
+
+_HEADER_BYTES = 256
+_SIGNAL_FIELDS = (16, 80, 8, 8, 8, 8, 8, 80, 8, 32)  # widths of the per-signal header fields
+_DERIVATION_SEP = " - "
+
+
+@dataclass(frozen=True)
+class EdfHeader:
+    """What the EDF header says: channel labels, per-channel rates (Hz), start, duration (s)."""
+
+    path: Path
+    labels: tuple[str, ...]
+    sfreqs: tuple[float, ...]
+    start: dt.datetime | None
+    duration_s: float
+
+    def find(self, name: str) -> int:
+        """Index of channel ``name`` (exact, else case-insensitive); InputError if absent."""
+        if name in self.labels:
+            return self.labels.index(name)
+        folded = [label.casefold() for label in self.labels]
+        if name.strip().casefold() in folded:
+            return folded.index(name.strip().casefold())
+        shown = ", ".join(self.labels[:12]) + (", ..." if len(self.labels) > 12 else "")
+        raise InputError(f"{self.path.name}: no channel {name!r} (channels: {shown})")
+
+
+def _field(raw: bytes, start: int, width: int) -> str:
+    return raw[start:start + width].decode("latin-1").strip()
+
+
+def _parse_start(date: str, time: str) -> dt.datetime | None:
+    try:
+        day, month, year = (int(part) for part in date.split("."))
+        hour, minute, second = (int(part) for part in time.replace(":", ".").split("."))
+        # EDF's two-digit year: 85-99 are 1985-1999, the rest 2000-2084 (EDF spec's clipping).
+        return dt.datetime(year + (1900 if year >= 85 else 2000), month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+def read_header(path: Path) -> EdfHeader:
+    """Parse and check an EDF/EDF+ header; InputError for a non-EDF or truncated file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(_HEADER_BYTES)
+            n_signals = int(_field(head, 252, 4))
+            signal_head = stream.read(n_signals * _HEADER_BYTES)
+        header_bytes = int(_field(head, 184, 8))
+        n_records = int(_field(head, 236, 8))
+        record_s = float(_field(head, 244, 8))
+    except (OSError, ValueError):
+        raise InputError(f"{path.name}: not a readable EDF file (bad or missing header)") from None
+    if len(head) < _HEADER_BYTES or n_signals < 0 or len(signal_head) < n_signals * _HEADER_BYTES:
+        raise InputError(f"{path.name}: not a readable EDF file (header cut short)")
+    offsets = np.cumsum((0,) + tuple(w * n_signals for w in _SIGNAL_FIELDS))
+    labels = tuple(_field(signal_head, offsets[0] + 16 * i, 16) for i in range(n_signals))
+    try:
+        per_record = [int(_field(signal_head, offsets[8] + 8 * i, 8)) for i in range(n_signals)]
+    except ValueError:
+        raise InputError(f"{path.name}: not a readable EDF file (bad samples-per-record field)") from None
+    record_bytes = 2 * sum(per_record)
+    available = path.stat().st_size - header_bytes
+    if n_records < 0 and record_bytes:  # -1 = "unknown" while recording; trust the file size
+        n_records = available // record_bytes
+    if available < n_records * record_bytes:
+        raise InputError(
+            f"{path.name}: truncated EDF file ({available} data bytes, header promises "
+            f"{n_records * record_bytes})"
+        )
+    sfreqs = tuple(n / record_s if record_s > 0 else 0.0 for n in per_record)
+    start = _parse_start(_field(head, 168, 8), _field(head, 176, 8))
+    return EdfHeader(path, labels, sfreqs, start, n_records * record_s)
+
+
+def parse_derivation(spec: str) -> tuple[str, str | None]:
+    """Split ``"A - B"`` into ``("A", "B")``; a bare channel name gives ``(name, None)``."""
+    if _DERIVATION_SEP in spec:
+        active, reference = spec.split(_DERIVATION_SEP, 1)
+        return active.strip(), reference.strip()
+    return spec.strip(), None
+
+
+def _read_channels(header: EdfHeader, names: list[str]) -> np.ndarray:
+    import mne
+
+    try:
+        raw = mne.io.read_raw_edf(str(header.path), include=names, preload=True, verbose="error")
+    except Exception as error:  # MNE raises several types on malformed files
+        raise InputError(f"{header.path.name}: MNE cannot read {names} ({error})") from None
+    # Store microvolts: MNE scales EDF physical units to volts.
+    return raw.get_data(picks=names) * 1e6
+
+
+def read_signal(header: EdfHeader, spec: str) -> tuple[np.ndarray, float]:
+    """Read one channel or derivation ``"A - B"`` at its own rate.
+
+    Returns
+    -------
+    signal : np.ndarray of float64, shape (n_samples,)
+        Microvolts for channels in volts-based units.
+    sfreq : float
+        Hz, the channel's original rate.
+    """
+    active, reference = parse_derivation(spec)
+    names = [header.labels[header.find(active)]]
+    if reference is not None:
+        names.append(header.labels[header.find(reference)])
+        rates = {header.sfreqs[header.labels.index(name)] for name in names}
+        if len(rates) > 1:
+            raise InputError(
+                f"{header.path.name}: cannot derive {spec!r}: channels sampled at "
+                f"{sorted(rates)} Hz"
+            )
+    sfreq = header.sfreqs[header.labels.index(names[0])]
+    data = _read_channels(header, names)
+    signal = data[0] - data[1] if reference is not None else data[0]
+    check_signal(signal, source=header.path.name, channel=spec)
+    return signal, float(sfreq)
+
+
+def check_signal(signal: np.ndarray, *, source: str, channel: str) -> None:
+    """InputError for an empty, non-finite or flat (constant) signal."""
+    if signal.size == 0:
+        raise InputError(f"{source}: channel {channel!r} holds no samples")
+    if not np.all(np.isfinite(signal)):
+        raise InputError(f"{source}: channel {channel!r} holds NaN or infinite values")
+    if np.ptp(signal) == 0:
+        raise InputError(f"{source}: channel {channel!r} is flat (constant {signal[0]:g})")
+
+
+def sha256_file(path: Path, *, block_bytes: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in blocks so a whole night never sits in memory twice."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as stream:
+        for block in iter(lambda: stream.read(block_bytes), b""):
+            digest.update(block)
+    return digest.hexdigest()

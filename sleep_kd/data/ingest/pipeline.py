@@ -1,0 +1,211 @@
+"""Source-agnostic ingest: find nights, read them in parallel, crop, resample, check, store.
+
+Every recording is prepared in a worker process (:func:`prepare_recording`); the parent writes the
+results in sorted order so the output is the same whatever ``workers`` is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+from tqdm import tqdm
+
+from sleep_kd.data.ingest import edf_reader
+from sleep_kd.data.ingest.hypnogram import TIME_TOLERANCE_S
+from sleep_kd.data.ingest.sources import RecordingRef, Source, create_source
+from sleep_kd.data.ingest.store import CohortWriter, StoredRecording
+from sleep_kd.data.stages import Stage
+from sleep_kd.errors import InputError
+
+# Free space wanted beyond the uncompressed size estimate (HDF5 overhead, the tmp file).
+DISK_MARGIN = 1.1
+
+
+@dataclass
+class IngestSummary:
+    """What a run wrote: recording ids, skipped recordings with reasons, hours, epochs per stage."""
+
+    out: Path
+    written: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    hours: float = 0.0
+    epochs_per_stage: dict[str, int] = field(default_factory=dict)
+
+    def format(self) -> str:
+        stages = ", ".join(f"{name} {count}" for name, count in self.epochs_per_stage.items())
+        lines = [
+            f"wrote {len(self.written)} recordings ({self.hours:.2f} h) to {self.out}",
+            f"epochs per stage: {stages or 'none'}",
+            f"skipped {len(self.skipped)} recordings" + (":" if self.skipped else ""),
+        ]
+        lines += [f"  {rid}: {reason}" for rid, reason in self.skipped]
+        return "\n".join(lines)
+
+
+def resample(signal: np.ndarray, *, sfreq_in: float, sfreq_out: float) -> np.ndarray:
+    """Polyphase resampling from ``sfreq_in`` to ``sfreq_out`` Hz (low-pass filtered), float32."""
+    ratio = (Fraction(sfreq_out).limit_denominator(10_000) / Fraction(sfreq_in).limit_denominator(10_000))
+    ratio = ratio.limit_denominator(1000)
+    if ratio == 1:
+        return np.asarray(signal, dtype=np.float32)
+    return resample_poly(signal, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def _fit_epochs(epochs, *, duration_s: float, policy: str, source: str):
+    """Drop (or reject) epochs outside ``[0, duration_s]`` seconds."""
+    inside = (epochs.onset >= -TIME_TOLERANCE_S) & (
+        epochs.onset + epochs.duration <= duration_s + TIME_TOLERANCE_S)
+    if policy == "error" and not inside.all():
+        i = int(np.flatnonzero(~inside)[0])
+        raise InputError(
+            f"{source}: annotation at {epochs.onset[i]:g} s (+{epochs.duration[i]:g} s) runs past "
+            f"the signal, which lasts {duration_s:g} s from the first annotation"
+        )
+    epochs = epochs.select(inside)
+    if len(epochs) == 0:
+        raise InputError(f"{source}: no scoring epoch falls inside the {duration_s:g} s of signal")
+    return epochs
+
+
+def prepare_recording(source: Source, ref: RecordingRef, *, sfreq: float, root: Path) -> StoredRecording:
+    """Read one night through ``source`` and bring it to the cohort schema at ``sfreq`` Hz."""
+    night = source.read(ref)
+    name = ref.signal_file.name
+    signals = {"eeg": (night.eeg, night.eeg_sfreq)}
+    if night.ecg is not None:
+        signals["ecg"] = (night.ecg, night.ecg_sfreq)
+    for modality, (_, rate) in signals.items():
+        if rate + 1e-9 < sfreq:
+            raise InputError(f"{name}: {modality.upper()} sampled at {rate:g} Hz, below the target "
+                             f"{sfreq:g} Hz (pass --sfreq {rate:g} or lower)")
+    start_index = int(round(night.start_s * night.eeg_sfreq))
+    start_s = start_index / night.eeg_sfreq
+    resampled = {
+        modality: resample(x[int(round(start_s * rate)):], sfreq_in=rate, sfreq_out=sfreq)
+        for modality, (x, rate) in signals.items()
+    }
+    n_samples = min(x.size for x in resampled.values())
+    if n_samples == 0:
+        raise InputError(f"{name}: the signal ends before the first annotation at {night.start_s:g} s")
+    duration_s = n_samples / sfreq
+    epochs = _fit_epochs(night.epochs.shifted(-start_s), duration_s=duration_s,
+                         policy=night.epochs_past_end, source=name)
+    attrs = dict(night.attrs)
+    attrs.update(
+        subject=ref.subject, subset=ref.subset,
+        eeg_sfreq_original=float(night.eeg_sfreq),
+        ecg_sfreq_original=float(night.ecg_sfreq) if night.ecg is not None else float("nan"),
+        source_file=_relative(ref.signal_file, root),
+        hypnogram_file=_relative(ref.hypnogram_file, root),
+        source_sha256=edf_reader.sha256_file(ref.signal_file),
+        start_offset_s=float(start_s), duration_s=float(duration_s),
+    )
+    ecg = resampled.get("ecg")
+    return StoredRecording(ref.recording_id, resampled["eeg"][:n_samples],
+                           None if ecg is None else ecg[:n_samples], epochs, attrs)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def _prepare_or_reason(source: Source, ref: RecordingRef, sfreq: float, root: Path):
+    """Worker entry: a StoredRecording, or the one-line reason the night was rejected."""
+    try:
+        return prepare_recording(source, ref, sfreq=sfreq, root=root)
+    except InputError as error:
+        return str(error)
+
+
+def _estimate_bytes(refs: list[RecordingRef], *, sfreq: float) -> int:
+    """Uncompressed size of the output: two float32 channels over each night's duration."""
+    total = 0
+    for ref in refs:
+        try:
+            total += int(edf_reader.read_header(ref.signal_file).duration_s * sfreq * 4 * 2)
+        except InputError:
+            continue  # that night will be skipped with its own reason
+    return total
+
+
+def check_disk_space(out: Path, needed_bytes: int) -> None:
+    """InputError when the output folder has less free space than ``needed_bytes`` x margin."""
+    free = shutil.disk_usage(out.parent).free
+    if free < needed_bytes * DISK_MARGIN:
+        raise InputError(f"{out.parent}: not enough free disk space for {out.name} "
+                         f"(need about {needed_bytes * DISK_MARGIN / 1e6:.0f} MB, have {free / 1e6:.0f} MB)")
+
+
+def _results(source, refs, *, sfreq, root, workers):
+    """Yield (ref, StoredRecording | reason) in the order of ``refs``."""
+    if workers <= 1:
+        for ref in refs:
+            yield ref, _prepare_or_reason(source, ref, sfreq, root)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_prepare_or_reason, source, ref, sfreq, root) for ref in refs]
+        try:
+            for ref, future in zip(refs, futures):
+                yield ref, future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, strict: bool = False,
+           progress: bool = True, **source_options) -> IngestSummary:
+    """Turn the recordings of ``source`` under ``root`` into one HDF5 cohort file ``out``.
+
+    Bad nights are skipped with a one-line reason (``strict``: the run stops with InputError and
+    nothing is written). InputError when no recording could be written; a previous ``out`` is
+    only replaced by a complete new file.
+    """
+    root, out = Path(root), Path(out)
+    if not root.is_dir():
+        raise InputError(f"{root}: --root is not a folder")
+    if not sfreq or sfreq <= 0:
+        raise InputError(f"--sfreq must be positive, got {sfreq!r}")
+    adapter = create_source(source, **source_options)
+    refs = adapter.find(root)
+    if not refs:
+        raise InputError(f"{root}: found no recordings for source {source!r}")
+    ids = [ref.recording_id for ref in refs]
+    duplicates = sorted({rid for rid in ids if ids.count(rid) > 1})
+    if duplicates:
+        raise InputError(f"{root}: recording id {duplicates[0]!r} found more than once (ids must be unique)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    check_disk_space(out, _estimate_bytes(refs, sfreq=sfreq))
+    summary = IngestSummary(out=out)
+    stage_counts = dict.fromkeys((s.name for s in Stage), 0)
+    bar = tqdm(total=len(refs), desc=f"ingest {source}", unit="night", disable=not progress, file=sys.stderr)
+    with CohortWriter(out, sfreq=sfreq, source=source) as writer:
+        for ref, result in _results(adapter, refs, sfreq=sfreq, root=root, workers=max(1, int(workers))):
+            bar.update(1)
+            if isinstance(result, str):
+                if strict:
+                    raise InputError(result)
+                summary.skipped.append((ref.recording_id, result))
+                bar.write(f"skipped {ref.recording_id}: {result}", file=sys.stderr)
+                continue
+            writer.add(result)
+            summary.written.append(ref.recording_id)
+            summary.hours += result.attrs["duration_s"] / 3600.0
+            codes, counts = np.unique(result.epochs.stage, return_counts=True)
+            for code, count in zip(codes, counts):
+                stage_counts[Stage(int(code)).name] += int(count)
+        bar.close()
+        if not summary.written:
+            first = summary.skipped[0][1] if summary.skipped else "none found"
+            raise InputError(f"{root}: no recording could be written ({len(summary.skipped)} skipped; first: {first})")
+    summary.epochs_per_stage = {k: v for k, v in stage_counts.items() if v}
+    return summary

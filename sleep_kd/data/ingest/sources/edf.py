@@ -1,0 +1,158 @@
+"""Any EDF night plus a hypnogram: EDF+ annotations (Sleep-EDF, HMC) or a CSV/text file.
+
+Files are paired inside each folder: a hypnogram is an EDF whose name has a token such as
+``Hypnogram`` or ``sleepscoring`` (``SC4001EC-Hypnogram.edf``, ``SN001-sleepscoring.edf``) or any
+``.csv``/``.txt`` file; each signal EDF takes the hypnogram sharing the longest name prefix
+(``SC4001E0-PSG.edf`` -> ``SC4001EC-Hypnogram.edf``). Channels are chosen by name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from sleep_kd.data.ingest import edf_reader
+from sleep_kd.data.ingest.hypnogram import read_annotation_stages, read_text_stages
+from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source
+from sleep_kd.data.stages import Stage
+from sleep_kd.errors import InputError
+
+HYPNOGRAM_TOKENS = {"hypnogram", "hypno", "sleepscoring", "scoring", "base", "annotations", "stages"}
+TEXT_SUFFIXES = {".csv", ".txt"}
+SIGNAL_TOKENS = ("psg", "signals")
+# Sleep-EDF names nights SC4ssN / ST7ssN (ss = subject, N = night): keep a subject's nights together.
+DEFAULT_SUBJECT_REGEX = r"^(S[CT]\d\d\d)\d"
+MIN_SHARED_PREFIX = 3
+
+
+def _tokens(stem: str) -> list[str]:
+    return [t for t in re.split(r"[^0-9a-z]+", stem.lower()) if t]
+
+
+def is_hypnogram_file(path: Path) -> bool:
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        return True
+    return path.suffix.lower() == ".edf" and bool(HYPNOGRAM_TOKENS & set(_tokens(path.stem)))
+
+
+def recording_id_of(path: Path) -> str:
+    """The signal file's stem without a trailing ``-PSG``-like token: ``SC4001E0-PSG`` -> ``SC4001E0``."""
+    stem = path.stem
+    match = re.match(r"^(.*?)[\s_\-]+(" + "|".join(SIGNAL_TOKENS) + r")$", stem, flags=re.IGNORECASE)
+    return match.group(1) if match else stem
+
+
+def _shared_prefix_needed(rid: str) -> int:
+    # A one-letter difference in the leading name token is allowed: Sleep-EDF's scorer letter
+    # (SC4001E0-PSG vs SC4001EC-Hypnogram).
+    first_token = re.split(r"[\s_\-]+", rid)[0]
+    return max(MIN_SHARED_PREFIX, min(len(rid), len(first_token)) - 1)
+
+
+def pair_files(signals: list[Path], hypnograms: list[Path]) -> dict[Path, Path | None]:
+    """Match each signal file to the hypnogram sharing its longest name prefix (None if none fits).
+
+    A match must be unique both ways: a tie between hypnograms, or a hypnogram that fits another
+    signal file better, leaves the signal without a hypnogram.
+    """
+    best: dict[Path, tuple[int, Path | None]] = {}
+    for signal in signals:
+        rid = recording_id_of(signal).lower()
+        scored = sorted(
+            ((len(os.path.commonprefix([rid, h.stem.lower()])), h) for h in hypnograms),
+            key=lambda item: (-item[0], item[1].name),
+        )
+        tied = len(scored) > 1 and scored[1][0] == scored[0][0]
+        if scored and not tied and scored[0][0] >= _shared_prefix_needed(rid):
+            best[signal] = scored[0]
+        else:
+            best[signal] = (0, None)
+    pairs: dict[Path, Path | None] = {}
+    for signal, (score, hypnogram) in best.items():
+        rivals = [s for s, h in best.values() if h == hypnogram and hypnogram is not None]
+        pairs[signal] = hypnogram if rivals.count(score) == 1 and score == max(rivals, default=0) else None
+    return pairs
+
+
+@register_source("edf")
+class EdfSource:
+    """Adapter for EDF nights with a hypnogram file.
+
+    Parameters
+    ----------
+    eeg : str
+        EEG channel name, or ``"A - B"`` for a derivation.
+    ecg : str, optional
+        ECG channel name or derivation; without it nights are stored without ECG.
+    invert_ecg : bool
+        Multiply the ECG by -1 (leads recorded upside down).
+    epoch_s : float
+        Epoch length for one-label-per-line text hypnograms (seconds).
+    subject_regex : str
+        Regex whose first group is the subject id in a recording id; no match -> the id itself.
+    """
+
+    def __init__(self, *, eeg: str | None = None, ecg: str | None = None, invert_ecg: bool = False,
+                 epoch_s: float = 30.0, subject_regex: str = DEFAULT_SUBJECT_REGEX) -> None:
+        if not eeg:
+            raise InputError("source 'edf' needs the EEG channel: --eeg NAME or --eeg 'A - B'")
+        self.eeg, self.ecg, self.invert_ecg = eeg, ecg, bool(invert_ecg)
+        self.epoch_s = float(epoch_s)
+        try:
+            re.compile(subject_regex)
+        except re.error as error:
+            raise InputError(f"--subject-regex {subject_regex!r} is not a valid regex ({error})") from None
+        self.subject_regex = subject_regex
+
+    def _subject(self, rid: str) -> str:
+        match = re.match(self.subject_regex, rid)
+        return match.group(1) if match and match.groups() else rid
+
+    def find(self, root: Path) -> list[RecordingRef]:
+        root = Path(root)
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        refs = []
+        for folder in sorted({p.parent for p in files}):
+            here = [p for p in files if p.parent == folder]
+            hypnograms = [p for p in here if is_hypnogram_file(p)]
+            signals = [p for p in here if p.suffix.lower() == ".edf" and p not in hypnograms]
+            subset = folder.relative_to(root).as_posix()
+            for signal, hypnogram in pair_files(signals, hypnograms).items():
+                rid = recording_id_of(signal)
+                missing = folder / f"{rid}-Hypnogram.edf"  # named in the skip message
+                refs.append(RecordingRef(rid, self._subject(rid), subset, signal, hypnogram or missing))
+        return sorted(refs, key=lambda ref: (ref.recording_id, str(ref.signal_file)))
+
+    def read(self, ref: RecordingRef) -> Night:
+        if not ref.hypnogram_file.is_file():
+            raise InputError(f"{ref.signal_file.name}: no hypnogram file found next to it "
+                             "(expected e.g. NAME-Hypnogram.edf or NAME.csv)")
+        header = edf_reader.read_header(ref.signal_file)
+        epochs = self._read_epochs(ref.hypnogram_file, header)
+        eeg, eeg_sfreq = edf_reader.read_signal(header, self.eeg)
+        ecg = ecg_sfreq = None
+        if self.ecg:
+            ecg, ecg_sfreq = edf_reader.read_signal(header, self.ecg)
+            ecg = -ecg if self.invert_ecg else ecg
+        standard = "R&K" if (epochs.stage == int(Stage.N4)).any() else "unknown"
+        return Night(
+            eeg=eeg, eeg_sfreq=eeg_sfreq, ecg=ecg, ecg_sfreq=ecg_sfreq, epochs=epochs,
+            start_s=max(0.0, float(epochs.onset[0])),
+            # Sleep-EDF hypnograms cover 24 h around a shorter signal: the excess is expected.
+            epochs_past_end="drop",
+            attrs={
+                "standard": standard,
+                "eeg_derivation": self.eeg,
+                "ecg_derivation": (f"-1 * {self.ecg}" if self.invert_ecg else self.ecg) if self.ecg else "",
+            },
+        )
+
+    def _read_epochs(self, path: Path, header: edf_reader.EdfHeader):
+        if path.suffix.lower() in TEXT_SUFFIXES:
+            return read_text_stages(path, epoch_s=self.epoch_s)
+        epochs = read_annotation_stages(path)
+        hyp_start = edf_reader.read_header(path).start
+        if hyp_start is not None and header.start is not None:
+            epochs = epochs.shifted((hyp_start - header.start).total_seconds())
+        return epochs
