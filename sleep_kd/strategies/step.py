@@ -1,0 +1,138 @@
+"""One training (or validation) step of a strategy: forward passes and the weighted loss terms.
+
+The step knows nothing about Accelerate: the loop wraps the student (DDP, autocast) and calls
+``step(batch)``. The teacher stays a separate, frozen module, never a submodule of anything
+trainable, so it is never handed to DDP nor to the optimizer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from sleep_kd.errors import InputError
+from sleep_kd.losses import LossTerm, Outputs, get_loss, list_losses
+from sleep_kd.strategies.registry import Strategy
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Stop gradients into ``module`` and put it in eval mode (BatchNorm on running statistics)."""
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    return module.eval()
+
+
+def _resolve_options(strategy: Strategy, loss_options: Mapping[str, Mapping[str, Any]] | None,
+                     class_weights: torch.Tensor | None) -> dict[str, dict[str, Any]]:
+    """Options of each of the strategy's terms, checked; options of other known terms are checked and ignored."""
+    loss_options = dict(loss_options or {})
+    for term, options in loss_options.items():
+        if term not in list_losses():
+            raise InputError(f"loss options given for unknown loss term {term!r}; known loss terms: "
+                             f"{', '.join(list_losses())}")
+        get_loss(term).check_options(options or {})
+    resolved = {}
+    for term in strategy.terms:
+        options = dict(loss_options.get(term) or {})
+        # Terms that take class weights get the training split's, unless the config set them.
+        if class_weights is not None and "class_weights" in get_loss(term).option_names:
+            options.setdefault("class_weights", class_weights)
+        resolved[term] = options
+    return resolved
+
+
+class StrategyStep:
+    """Callable computing a strategy's loss on one batch.
+
+    Parameters
+    ----------
+    strategy : Strategy
+    student : nn.Module
+        Trainable network (possibly wrapped by DDP): ``student(x, return_taps=...)``.
+    teacher : nn.Module or None
+        Frozen network, required when ``strategy.teacher`` is set.
+    loss_options : dict[str, dict] or None
+        ``loss_options[term]`` is passed to that term's function.
+    class_weights : Tensor (C,) or None
+        Training-split class weights for terms that take ``class_weights`` (``wce``).
+    """
+
+    def __init__(self, strategy: Strategy, *, student: nn.Module, teacher: nn.Module | None = None,
+                 loss_options: Mapping[str, Mapping[str, Any]] | None = None,
+                 class_weights: torch.Tensor | None = None) -> None:
+        if strategy.needs_teacher and teacher is None:
+            raise InputError(f"strategy {strategy.name!r} needs a frozen teacher trained by "
+                             f"{strategy.teacher!r}: pass --teacher CKPT")
+        self.strategy = strategy
+        self.student = student
+        self.teacher = freeze(teacher) if teacher is not None else None
+        self.terms: dict[str, LossTerm] = {term: get_loss(term) for term in strategy.terms}
+        self.options = _resolve_options(strategy, loss_options, class_weights)
+        self.needs_taps = any(term.needs_taps for term in self.terms.values())
+
+    def _run(self, model: nn.Module, x: torch.Tensor) -> Outputs:
+        if self.needs_taps:
+            logits, taps = model(x, return_taps=True)
+            return Outputs(logits, taps)
+        return Outputs(model(x))
+
+    def _teacher_outputs(self, batch: Mapping[str, torch.Tensor]) -> Outputs | None:
+        if self.teacher is None:
+            return None
+        # Re-asserted every call: a loop calling .train() on "all models" must not move BN statistics.
+        self.teacher.eval()
+        with torch.no_grad():
+            return self._run(self.teacher, _batch_signal(batch, self.strategy.teacher_modality))
+
+    def __call__(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Loss of one batch.
+
+        Parameters
+        ----------
+        batch : dict
+            ``"eeg"`` and/or ``"ecg"`` (B, 1, n_times) and ``"label"`` (B,) int64.
+
+        Returns
+        -------
+        dict
+            ``"loss"`` (scalar, with grad), ``"<term>_loss"`` for each term (detached), extra
+            detached parts of terms that have them (``"sd_kl_loss"``, ``"sd_ce_loss"``) and
+            ``"logits"`` (B, C) detached float32.
+        """
+        if "label" not in batch:
+            raise InputError(f"batch has no 'label' key; got keys {sorted(batch)}")
+        targets = batch["label"].long()
+        student = self._run(self.student, _batch_signal(batch, self.strategy.student_modality))
+        teacher = self._teacher_outputs(batch)
+        result: dict[str, torch.Tensor] = {}
+        total = None
+        for name, term in self.terms.items():
+            # Weight-0 terms stay in the graph times 0: every parameter then receives a (zero)
+            # gradient, so DDP needs no find_unused_parameters and Adam leaves those weights alone.
+            value = term(student, teacher, targets, **self.options[name])
+            weighted = self.strategy.terms[name] * value
+            total = weighted if total is None else total + weighted
+            result[f"{name}_loss"] = value.detach()
+            if term.parts is not None:
+                with torch.no_grad():
+                    parts = term.parts(student, teacher, targets, **self.options[name])
+                result.update({f"{name}_{part}_loss": v.detach() for part, v in parts.items()})
+        result["loss"] = total
+        result["logits"] = student.logits.detach().float()
+        return result
+
+
+def _batch_signal(batch: Mapping[str, torch.Tensor], modality: str) -> torch.Tensor:
+    if modality not in batch:
+        raise InputError(f"batch has no {modality!r} signal; got keys {sorted(batch)}")
+    return batch[modality]
+
+
+def build_step(strategy: Strategy, *, student: nn.Module, teacher: nn.Module | None = None,
+               loss_options: Mapping[str, Mapping[str, Any]] | None = None,
+               class_weights: torch.Tensor | None = None) -> StrategyStep:
+    """Build the step of ``strategy``; see :class:`StrategyStep` (freezes the teacher)."""
+    return StrategyStep(strategy, student=student, teacher=teacher, loss_options=loss_options,
+                        class_weights=class_weights)
