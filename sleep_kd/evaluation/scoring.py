@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import torch
 
@@ -28,10 +26,9 @@ def split_of(path: Path, data: dict, split: str) -> list[str] | None:
                        k=data.get("folds", 5), fold=data.get("fold", 0))[split]
 
 
-def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
-                        batch_size: int = 256, cpu: bool = False,
-                        announce: Callable[[str], None] = print) -> dict:
-    """Every figure of the contract's report for one checkpoint, plus ``strategy`` and ``checkpoint``.
+def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
+                       batch_size: int = 256, cpu: bool = False):
+    """Predictions of a checkpoint on a split: ``(Predictions, dataset, checkpoint)``.
 
     Parameters
     ----------
@@ -55,9 +52,19 @@ def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None =
     model, loader = accelerator.prepare(model, loader)
     model.eval()
     predictions = predict(accelerator, loader, lambda batch: {"logits": model(batch[modality])})
+    return predictions, dataset, checkpoint
+
+
+def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
+                        batch_size: int = 256, cpu: bool = False) -> dict:
+    """Every figure of the contract's report for one checkpoint, plus ``strategy``, ``checkpoint``,
+    ``data``, ``split`` and ``modality`` (see :func:`predict_checkpoint` for the arguments)."""
+    predictions, dataset, checkpoint = predict_checkpoint(checkpoint_dir, data=data, split=split,
+                                                          batch_size=batch_size, cpu=cpu)
     subjects = np.asarray(dataset.subjects)[predictions.recording]
     report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names,
                                subjects=subjects)
     report.update(strategy=checkpoint.config.get("strategy", "?"), checkpoint=str(checkpoint.path),
-                  data=str(path), split=split, modality=modality)
+                  data=str(dataset.path), split=split,
+                  modality=checkpoint.config.get("data", {}).get("modality", "ecg"))
     return report
