@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Mapping
 
+from sleep_kd.engine.checkpoint import check_free_space
 from sleep_kd.errors import InputError
 
 STATE = "state"
@@ -41,10 +42,16 @@ def clear_previous_run(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
-def save_state(accelerator, out: Path, progress: Mapping) -> None:
-    """Save the resumable state of every process into ``out/state`` atomically (all processes call it)."""
+def save_state(accelerator, out: Path, progress: Mapping, *, model) -> None:
+    """Save the resumable state of every process into ``out/state`` atomically (all processes call it).
+
+    The disk is checked first (weights plus Adam's two moments), so a full disk fails cleanly
+    and the previous state stays whole.
+    """
     tmp = out / f".{STATE}.tmp"
     if accelerator.is_main_process:
+        needed = 3 * sum(p.numel() * p.element_size() for p in model.parameters())
+        check_free_space(out, needed, what="the resumable training state")
         shutil.rmtree(tmp, ignore_errors=True)
     accelerator.wait_for_everyone()
     accelerator.save_state(output_dir=str(tmp), safe_serialization=True)

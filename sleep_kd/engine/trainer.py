@@ -181,7 +181,7 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
             say(f"[sleep_kd] {strategy.name} epoch {epoch + 1}: " + ", ".join(
                 f"{k} {metrics[k]:.4f}" for k in ("kappa", "weighted_f1", strategy.best_metric) if k in metrics)
                 + (" (best)" if improved else ""))
-        runs.save_state(accelerator, out, progress)
+        runs.save_state(accelerator, out, progress, model=model)
         patience = config["train"]["early_stopping"]
         if not finished or (patience and progress["stale"] >= patience):
             break
@@ -261,7 +261,7 @@ def train_one_epoch(accelerator, model, optimizer, step, loader, sampler, *, con
             bar.set_postfix(loss=f"{logged.get('train/loss', float('nan')):.4f}", eps=f"{rate:.0f}")
             sums, seen, batches_logged, tick = {}, 0, 0, time.perf_counter()
         if train["save_state_every"] and progress["global_step"] % train["save_state_every"] == 0:
-            runs.save_state(accelerator, out, progress)
+            runs.save_state(accelerator, out, progress, model=model)
         if train["max_steps"] and progress["global_step"] >= train["max_steps"]:
             return False
     return True

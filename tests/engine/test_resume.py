@@ -85,3 +85,24 @@ def test_resume_from_another_strategy_is_refused(tiny_cohort, tmp_path, uninterr
     assert code == 2
     assert capsys.readouterr().err.strip() == (f"error: --resume {uninterrupted}: that run's strategy is "
                                                "'ecg_base', this run's is 'eeg_base'")
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_a_planted_pickle_in_the_saved_state_is_refused(tiny_cohort, tmp_path, train_args, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert train_loop.main(["--strategy", "ecg_base", *args_for(tiny_cohort, tmp_path, out, train_args),
+                            "--max-steps", "2"]) == 0
+    import pickle
+
+    (out / "state" / "optimizer.bin").write_bytes(pickle.dumps(Exploit()))
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert train_loop.main(["--strategy", "ecg_base", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --resume {out}: the saved state could not be loaded safely "
+                          "(only tensors and plain data are accepted)")
+    assert not (tmp_path / "PWNED").exists()

@@ -104,3 +104,17 @@ def test_unknown_strategy_lists_the_known_ones(capsys):
     assert train_loop.main(["--strategy", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ecg_base" in err and "kd_temp" in err
+
+
+def test_feat_wce_student_starts_from_feat_train_weights(chain, tiny_cohort, train_args):
+    """Two small Adam steps from feat_train's weights stay close to them; a fresh start would not."""
+    runs, _ = chain
+    assert train_loop.main(["--strategy", "feat_wce", *train_args(tiny_cohort, runs, "--max-steps", "2")]) == 0
+    start, _ = model_from_checkpoint(run_dir(runs, "feat_train") / "best")
+    for strategy in ("feat_wce", "feat_temp"):
+        trained, _ = model_from_checkpoint(run_dir(runs, strategy) / "best")
+        teacher, _ = model_from_checkpoint(run_dir(runs, "eeg_base") / "best")
+        weights = [n for n, _ in start.named_parameters() if n.endswith("weight")]
+        near = max((trained.state_dict()[n] - start.state_dict()[n]).abs().max().item() for n in weights)
+        far = max((teacher.state_dict()[n] - start.state_dict()[n]).abs().max().item() for n in weights)
+        assert near <= 2 * 2 * 1e-3 + 1e-6 < far, (strategy, near, far)  # Adam moves a weight <= lr per step
