@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        from sleep_kd.errors import InputError
+
+        raise InputError(f"--json {args.json}: folder {Path(args.json).parent} does not exist")
     from accelerate import PartialState
 
     from sleep_kd.evaluation.report import format_comparison, format_report
@@ -44,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         print(format_comparison(reports))
     if args.json:
-        Path(args.json).write_text(json.dumps(reports if args.compare else reports[0], indent=2))
+        target = Path(args.json)
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(reports if args.compare else reports[0], indent=2))
+        os.replace(tmp, target)  # an earlier report is replaced only by a complete one
     return 0
 
 

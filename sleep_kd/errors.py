@@ -23,7 +23,13 @@ class InputError(ValueError):
     """Bad input or usage: the message is one line that names what is wrong and where."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
+        text = str(message)
+        # A DataLoader worker's error comes back as InputError("Caught InputError in DataLoader worker
+        # process N. Original Traceback ... sleep_kd.errors.InputError: <message>"): keep the message.
+        marker = f"{__name__}.InputError: "
+        if text.startswith("Caught InputError in DataLoader worker") and marker in text:
+            text = text.rsplit(marker, 1)[1]
+        super().__init__(" ".join(text.split()))
 
 
 def exit_code_for(error: BaseException) -> int:

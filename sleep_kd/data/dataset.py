@@ -171,7 +171,13 @@ class CohortWindows(Dataset):
         item = {}
         try:
             for modality in self.modalities:
-                window = normalize(self._read(rec, modality, start), self.normalization)
+                raw = self._read(rec, modality, start)
+                if not np.isfinite(raw).all():
+                    raise InputError(
+                        f"{self.path}: recording {self.recordings[rec]!r} holds NaN or infinite "
+                        f"{modality.upper()} samples in epoch {int(self._epoch[index])} "
+                        "(expected finite signals, as ingest writes them)")
+                window = normalize(raw, self.normalization)
                 item[modality] = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)[None])
         except OSError as error:
             raise InputError(f"{self.path}: cannot read recording {self.recordings[rec]!r} ({error})") from None

@@ -157,6 +157,8 @@ def validate(config: Mapping) -> None:
         ("train.val_every", lambda v: v >= 1, "at least 1"),
         ("train.lr", lambda v: v > 0, "positive"),
     ]
+    if not 0 <= config["seed"] < 2**32:  # accelerate's set_seed range
+        raise InputError(f"config key 'seed' must be between 0 and 2**32 - 1, got {config['seed']!r}")
     for key, ok, expected in rules:
         section, name = key.split(".")
         value = config[section][name]

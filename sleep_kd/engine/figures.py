@@ -47,3 +47,20 @@ def hypnogram_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequen
     panels[0].set_title(title, fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def log_validation_figures(writer, predictions, dataset, step: int) -> None:
+    """Confusion matrix of the validation split and the hypnogram of its first night, as TensorBoard images."""
+    from sleep_kd.metrics.scores import score_predictions
+
+    if writer is None or predictions.y_true.size == 0:
+        return
+    scores = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names)
+    writer.add_figure("val/confusion_matrix", confusion_figure(scores["confusion_matrix"], dataset.class_names),
+                      global_step=step)
+    first = int(predictions.recording.min())
+    night = predictions.recording == first
+    order = predictions.epoch[night].argsort()
+    writer.add_figure("val/hypnogram", hypnogram_figure(predictions.y_true[night][order],
+                                                        predictions.y_pred[night][order], dataset.class_names,
+                                                        title=dataset.recordings[first]), global_step=step)

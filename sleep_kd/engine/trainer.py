@@ -19,17 +19,14 @@ from accelerate.utils import InitProcessGroupKwargs, set_seed
 from tqdm.auto import tqdm
 
 from sleep_kd.engine import runs
+from sleep_kd.engine.assembly import RunParts, build_run, checkpoint_record
 from sleep_kd.engine.checkpoint import save_checkpoint
 from sleep_kd.engine.config import flatten, save_yaml
-from sleep_kd.engine.data import (balanced_weights, cohort_path, cohort_tag, make_dataset, make_loader,
-                                  split_recordings)
-from sleep_kd.engine.figures import confusion_figure, hypnogram_figure
-from sleep_kd.engine.restore import check_compatible, load_weights, model_from_checkpoint
+from sleep_kd.engine.data import cohort_tag
+from sleep_kd.engine.figures import log_validation_figures
 from sleep_kd.engine.validation import predict, validation_metrics
 from sleep_kd.errors import InputError
-from sleep_kd.metrics.scores import score_predictions
-from sleep_kd.models import create_model
-from sleep_kd.strategies import build_step, freeze, get_strategy
+from sleep_kd.strategies import get_strategy
 
 
 class NonFiniteLossError(RuntimeError):
@@ -71,127 +68,88 @@ def learning_rate(config: Mapping, step: int, total_steps: int) -> float:
     return base
 
 
-def load_prerequisite(config: Mapping, role: str, model_config: Mapping) -> torch.nn.Module | None:
-    """The teacher or starting checkpoint named in ``paths.<role>`` (resolved before training)."""
-    path = config["paths"][role]
-    if path is None:
-        return None
-    model, checkpoint = model_from_checkpoint(path)
-    check_compatible(checkpoint, role=role, n_classes=config["data"]["n_classes"], model_config=model_config)
-    return model
+def locate_run(config: Mapping, resume: Path | None) -> tuple[Path, dict | None]:
+    """The run folder, and the saved progress when resuming (checked against this run's config)."""
+    if resume is None:
+        return runs.run_dir(config, cohort_tag(config)), None
+    progress = runs.read_progress(resume)
+    runs.check_resume_matches(progress, config, resume)
+    return (resume if (resume / runs.STATE).is_dir() else resume.parent), progress
+
+
+def new_progress(config: Mapping, strategy) -> dict:
+    """The loop's position and best score, saved in ``state/progress.json``."""
+    return {"strategy": strategy.name, "n_classes": config["data"]["n_classes"], "model": config["model"]["name"],
+            "epoch": 0, "batches_done": 0, "global_step": 0, "best": None, "stale": 0, "skipped_batches": 0}
 
 
 def train(config: dict, *, resume: Path | None = None, announce: Callable[[str], None] | None = None) -> RunResult:
     """Train one strategy as ``config`` says; return the run folder and the best checkpoint's metrics."""
     strategy = get_strategy(config["strategy"])
-    tag = cohort_tag(config)
-    out = runs.run_dir(config, tag)
-    if resume is not None:
-        progress = runs.read_progress(Path(resume))
-        runs.check_resume_matches(progress, config, Path(resume))
-        out = Path(resume) if (Path(resume) / runs.STATE).is_dir() else Path(resume).parent
+    out, saved = locate_run(config, Path(resume) if resume is not None else None)
     accelerator = make_accelerator(config, out)
     say = announce or accelerator.print
     configure_backends(config, accelerator)
     set_seed(config["seed"])
+    parts = build_run(config, strategy, accelerator, announce=say)
 
-    # Data: the cohort file (the main process builds the default one), subject splits, lazy windows.
-    with accelerator.main_process_first():
-        path = cohort_path(config, announce=say)
-        splits = split_recordings(path, config)
-    model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"],
-                         **config["model"]["overrides"])
-    modalities = sorted({strategy.student_modality} | ({strategy.teacher_modality} if strategy.teacher else set()))
-    train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities)
-    val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities)
-    pin = accelerator.device.type == "cuda"
-    train_loader = make_loader(train_set, config, shuffle=True, pin_memory=pin)
-    val_loader = make_loader(val_set, config, shuffle=False, pin_memory=pin)
-    sampler = train_loader.sampler
-
-    # Models: the student (maybe from a checkpoint) and the frozen teacher, never handed to DDP.
-    start = load_prerequisite(config, "init", model.config) if strategy.init_from else None
-    if start is not None:
-        model.load_state_dict(start.state_dict())
-    teacher = load_prerequisite(config, "teacher", model.config) if strategy.teacher else None
-    if teacher is not None:
-        teacher = freeze(teacher).to(accelerator.device)
-    class_weights = balanced_weights(train_set.labels, config["data"]["n_classes"]).to(accelerator.device)
-
-    optimizer = torch.optim.Adam(model.parameters(), lr=config["train"]["lr"],
-                                 weight_decay=config["train"]["weight_decay"], fused=accelerator.device.type == "cuda")
-    model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
-    step = build_step(strategy, student=model, teacher=teacher, loss_options=config["loss"],
-                      class_weights=class_weights)
-
-    progress = {"strategy": strategy.name, "n_classes": config["data"]["n_classes"], "model": config["model"]["name"],
-                "epoch": 0, "batches_done": 0, "global_step": 0, "best": None, "stale": 0, "skipped_batches": 0}
-    if resume is not None:
-        runs.load_state(accelerator, runs.read_progress(Path(resume)), Path(resume))
-        progress.update({k: v for k, v in runs.read_progress(Path(resume)).items() if k in progress})
+    progress = new_progress(config, strategy)
+    if saved is not None:
+        runs.load_state(accelerator, saved, Path(resume))
+        progress.update({k: v for k, v in saved.items() if k in progress})
         say(f"[sleep_kd] resuming {strategy.name} at epoch {progress['epoch'] + 1}, "
             f"batch {progress['batches_done']}, step {progress['global_step']}")
     if accelerator.is_main_process:
-        if resume is None:  # a fresh run in an old folder: its curves and state would mix with ours
+        if saved is None:  # a fresh run in an old folder: its curves and state would mix with ours
             runs.clear_previous_run(out)
         out.mkdir(parents=True, exist_ok=True)
         save_yaml(config, out / "config.yaml")
     accelerator.wait_for_everyone()
     accelerator.init_trackers("tensorboard", config=flatten(config))
     writer = accelerator.get_tracker("tensorboard", unwrap=True) if accelerator.is_main_process else None
-
-    steps_per_epoch = math.ceil(len(train_loader) / config["train"]["grad_accum"])
-    total_steps = steps_per_epoch * config["train"]["epochs"]
-    if config["train"]["max_steps"]:
-        total_steps = min(total_steps, config["train"]["max_steps"])
-    checkpoint_record = {"strategy": strategy.name, "model": model_config_of(accelerator, model),
-                         "data": {"n_classes": config["data"]["n_classes"], "class_names": list(train_set.class_names),
-                                  "sfreq": float(model_config_of(accelerator, model)["sfreq"]),
-                                  "window_s": config["data"]["window_s"],
-                                  "normalization": config["data"]["normalization"],
-                                  "modality": strategy.student_modality, "path": str(path),
-                                  "split": config["data"]["split"], "split_seed": config["data"]["split_seed"],
-                                  "folds": config["data"]["folds"], "fold": config["data"]["fold"]},
-                         "config": config}
-    say(f"[sleep_kd] training {strategy.name} ({strategy.description}) -> {out}: {len(train_set)} train windows, "
-        f"{len(val_set)} val windows, {accelerator.num_processes} process(es) on {accelerator.device}")
+    record = checkpoint_record(config, strategy, parts, accelerator.unwrap_model(parts.model).config)
+    total_steps = math.ceil(len(parts.train_loader) / config["train"]["grad_accum"]) * config["train"]["epochs"]
+    total_steps = min(total_steps, config["train"]["max_steps"] or total_steps)
+    say(f"[sleep_kd] training {strategy.name} ({strategy.description}) -> {out}: {len(parts.train_set)} train "
+        f"windows, {len(parts.val_set)} val windows, {accelerator.num_processes} process(es) on {accelerator.device}")
 
     for epoch in range(progress["epoch"], config["train"]["epochs"]):
         if config["train"]["max_steps"] and progress["global_step"] >= config["train"]["max_steps"]:
             break
-        finished = train_one_epoch(accelerator, model, optimizer, step, train_loader, sampler, config=config,
-                                   epoch=epoch, progress=progress, total_steps=total_steps, out=out, writer=writer)
-        last_epoch = epoch + 1 == config["train"]["epochs"] or not finished
+        finished = train_one_epoch(accelerator, parts, config=config, epoch=epoch, progress=progress,
+                                   total_steps=total_steps, out=out)
         if finished:  # a max_steps stop keeps its place in the epoch, so --resume carries on from there
             progress.update(epoch=epoch + 1, batches_done=0)
-        if (epoch + 1) % config["train"]["val_every"] == 0 or last_epoch:
-            model.eval()
-            predictions = predict(accelerator, val_loader, step)
-            metrics = validation_metrics(predictions, config["data"]["n_classes"])
-            metrics.update(epoch=epoch + 1, step=progress["global_step"])
-            accelerator.log({f"val/{k}": v for k, v in metrics.items() if k not in ("epoch", "step")},
-                            step=progress["global_step"])
-            improved = record_best(progress, metrics, strategy)
-            if accelerator.is_main_process:
-                state = accelerator.unwrap_model(model).state_dict()
-                save_checkpoint(out / "last", state_dict=state, config=checkpoint_record, metrics=metrics)
-                if improved:
-                    save_checkpoint(out / "best", state_dict=state, config=checkpoint_record, metrics=metrics)
-                log_figures(writer, predictions, val_set, progress["global_step"])
-            say(f"[sleep_kd] {strategy.name} epoch {epoch + 1}: " + ", ".join(
-                f"{k} {metrics[k]:.4f}" for k in ("kappa", "weighted_f1", strategy.best_metric) if k in metrics)
-                + (" (best)" if improved else ""))
-        runs.save_state(accelerator, out, progress, model=model)
+        if (epoch + 1) % config["train"]["val_every"] == 0 or epoch + 1 == config["train"]["epochs"] or not finished:
+            validate_and_save(accelerator, parts, strategy, config=config, progress=progress, out=out,
+                              record=record, writer=writer, announce=say, epoch=epoch)
+        runs.save_state(accelerator, out, progress, model=parts.model)
         patience = config["train"]["early_stopping"]
         if not finished or (patience and progress["stale"] >= patience):
             break
     accelerator.end_training()
-    best = progress["best"] or {}
-    return RunResult(out=out, best_metrics=best, steps=progress["global_step"])
+    return RunResult(out=out, best_metrics=progress["best"] or {}, steps=progress["global_step"])
 
 
-def model_config_of(accelerator: Accelerator, model: torch.nn.Module) -> dict:
-    return dict(accelerator.unwrap_model(model).config)
+def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: dict, out: Path,
+                      record: Mapping, writer, announce: Callable[[str], None], epoch: int) -> None:
+    """Score the validation split, log it, and write ``last/`` (and ``best/`` when it improved)."""
+    parts.model.eval()
+    predictions = predict(accelerator, parts.val_loader, parts.step)
+    metrics = validation_metrics(predictions, config["data"]["n_classes"])
+    metrics.update(epoch=epoch + 1, step=progress["global_step"])
+    accelerator.log({f"val/{k}": v for k, v in metrics.items() if k not in ("epoch", "step")},
+                    step=progress["global_step"])
+    improved = record_best(progress, metrics, strategy)
+    if accelerator.is_main_process:
+        state = accelerator.unwrap_model(parts.model).state_dict()
+        save_checkpoint(out / "last", state_dict=state, config=record, metrics=metrics)
+        if improved:
+            save_checkpoint(out / "best", state_dict=state, config=record, metrics=metrics)
+        log_validation_figures(writer, predictions, parts.val_set, progress["global_step"])
+    shown = dict.fromkeys(("kappa", "weighted_f1", strategy.best_metric))
+    announce(f"[sleep_kd] {strategy.name} epoch {epoch + 1}: "
+             + ", ".join(f"{k} {metrics[k]:.4f}" for k in shown if k in metrics) + (" (best)" if improved else ""))
 
 
 def record_best(progress: dict, metrics: Mapping, strategy) -> bool:
@@ -211,17 +169,18 @@ def record_best(progress: dict, metrics: Mapping, strategy) -> bool:
     return better
 
 
-def train_one_epoch(accelerator, model, optimizer, step, loader, sampler, *, config: Mapping, epoch: int,
-                    progress: dict, total_steps: int, out: Path, writer) -> bool:
+def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int, progress: dict,
+                    total_steps: int, out: Path) -> bool:
     """One pass over the training split; False if the run must stop (max_steps reached)."""
     train = config["train"]
+    model, optimizer, step, loader = parts.model, parts.optimizer, parts.step, parts.train_loader
     model.train()
     skip = progress["batches_done"]
     batches = accelerator.skip_first_batches(loader, skip) if skip else loader
     # Accelerate's loaders re-seed their sampler with their own iteration count at every pass;
     # pinning it to the epoch makes a resumed run (which iterates a fresh loader) replay the
     # uninterrupted run's order.
-    batches.set_epoch(epoch) if hasattr(batches, "set_epoch") else sampler.set_epoch(epoch)
+    batches.set_epoch(epoch)
     sums: dict[str, torch.Tensor] = {}
     seen, batches_logged, tick = 0, 0, time.perf_counter()
     bar = tqdm(batches, desc=f"{config['strategy']} epoch {epoch + 1}/{train['epochs']}", initial=skip,
@@ -283,18 +242,3 @@ def check_finite(out_terms: Mapping[str, torch.Tensor], progress: dict, config: 
                                  "the last good checkpoint is kept")
     progress["skipped_batches"] += 1
     return False
-
-
-def log_figures(writer, predictions, dataset, step: int) -> None:
-    """Confusion matrix of the validation split and the hypnogram of its first night, as images."""
-    if writer is None or predictions.y_true.size == 0:
-        return
-    scores = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names)
-    writer.add_figure("val/confusion_matrix", confusion_figure(scores["confusion_matrix"], dataset.class_names),
-                      global_step=step)
-    night = predictions.recording == predictions.recording.min()
-    order = predictions.epoch[night].argsort()
-    writer.add_figure("val/hypnogram", hypnogram_figure(predictions.y_true[night][order],
-                                                        predictions.y_pred[night][order], dataset.class_names,
-                                                        title=dataset.recordings[int(predictions.recording.min())]),
-                      global_step=step)

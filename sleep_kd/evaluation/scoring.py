@@ -39,7 +39,12 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     from accelerate import Accelerator
 
     model, checkpoint = model_from_checkpoint(checkpoint_dir)
-    prep = checkpoint.config.get("data", {})
+    prep = checkpoint.config.get("data")
+    prep = prep if isinstance(prep, dict) else {}
+    missing = [key for key in ("n_classes", "sfreq", "window_s", "normalization") if key not in prep]
+    if missing:
+        raise InputError(f"checkpoint {checkpoint.path}: config.json has no data.{missing[0]} "
+                         "(expected a checkpoint written by train_loop.py)")
     path = Path(data) if data is not None else Path(prep.get("path", ""))
     if not path.is_file():
         raise InputError(f"cohort file {path} does not exist (pass --data FILE.h5)")

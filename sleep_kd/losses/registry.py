@@ -52,12 +52,27 @@ class LossTerm:
         return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
     def check_options(self, options: Mapping[str, Any]) -> None:
-        """Refuse option names the term does not take."""
-        for key in options:
+        """Refuse option names the term does not take, and values of another type than the default's."""
+        params = inspect.signature(self.fn).parameters
+        for key, value in options.items():
             if key not in self.option_names:
                 raise InputError(
                     f"loss term {self.name!r} has no option {key!r}; its options: {', '.join(self.option_names)}"
                 )
+            default = params[key].default
+            if default is inspect.Parameter.empty or default is None or value is None:
+                continue
+            if isinstance(default, bool) or isinstance(value, bool):
+                ok = isinstance(value, bool) and isinstance(default, bool)
+            elif isinstance(default, (int, float)):
+                ok = isinstance(value, (int, float))
+            elif isinstance(default, (list, tuple)):  # YAML gives lists
+                ok = isinstance(value, (list, tuple))
+            else:
+                ok = isinstance(value, type(default))
+            if not ok:
+                raise InputError(f"loss term {self.name!r}: option {key!r} must be {type(default).__name__}, "
+                                 f"got {value!r}")
 
     def __call__(self, student: Outputs, teacher: Outputs | None, targets: torch.Tensor,
                  **options: Any) -> torch.Tensor:

@@ -30,6 +30,8 @@ class EdfHeader:
     sfreqs: tuple[float, ...]
     start: dt.datetime | None
     duration_s: float
+    # Per channel: (physical min, physical max, digital min, digital max); None where unparsable.
+    scaling: tuple[tuple[float, float, float, float] | None, ...] = ()
 
     def find(self, name: str) -> int:
         """Index of channel ``name`` (exact, else case-insensitive); InputError if absent."""
@@ -71,6 +73,11 @@ def read_header(path: Path) -> EdfHeader:
         raise InputError(f"{path.name}: not a readable EDF file (bad or missing header)") from None
     if len(head) < _HEADER_BYTES or n_signals < 0 or len(signal_head) < n_signals * _HEADER_BYTES:
         raise InputError(f"{path.name}: not a readable EDF file (header cut short)")
+    if header_bytes != _HEADER_BYTES * (n_signals + 1):
+        raise InputError(
+            f"{path.name}: inconsistent EDF header: its size field says {header_bytes} bytes, expected "
+            f"{_HEADER_BYTES * (n_signals + 1)} for {n_signals} signals"
+        )
     offsets = np.cumsum((0,) + tuple(w * n_signals for w in _SIGNAL_FIELDS))
     labels = tuple(_field(signal_head, offsets[0] + 16 * i, 16) for i in range(n_signals))
     try:
@@ -86,9 +93,45 @@ def read_header(path: Path) -> EdfHeader:
             f"{path.name}: truncated EDF file ({available} data bytes, header promises "
             f"{n_records * record_bytes})"
         )
+    if record_bytes and available >= (n_records + 1) * record_bytes:
+        # MNE would silently read them all: the header and the data disagree on the duration.
+        raise InputError(
+            f"{path.name}: inconsistent EDF header: it says {n_records} data records but the file "
+            f"holds {available // record_bytes} ({available} data bytes of {record_bytes} each)"
+        )
     sfreqs = tuple(n / record_s if record_s > 0 else 0.0 for n in per_record)
     start = _parse_start(_field(head, 168, 8), _field(head, 176, 8))
-    return EdfHeader(path, labels, sfreqs, start, n_records * record_s)
+    scaling = tuple(_scaling(signal_head, offsets, i) for i in range(n_signals))
+    return EdfHeader(path, labels, sfreqs, start, n_records * record_s, scaling)
+
+
+def _scaling(signal_head: bytes, offsets, i: int) -> tuple[float, float, float, float] | None:
+    """Physical and digital min/max of signal ``i`` (fields 3 to 6), None if one is not a number."""
+    try:
+        return tuple(float(_field(signal_head, offsets[k] + 8 * i, 8)) for k in (3, 4, 5, 6))
+    except ValueError:
+        return None
+
+
+def check_scaling(header: EdfHeader, name: str) -> None:
+    """InputError when channel ``name``'s header cannot scale its samples to physical units.
+
+    MNE replaces a zero range by 1 and reads on: the samples would come out silently wrong.
+    """
+    index = header.labels.index(name)
+    if index >= len(header.scaling):
+        return
+    scaling = header.scaling[index]
+    if scaling is None:
+        raise InputError(f"{header.path.name}: channel {name!r} has a non-numeric physical or digital "
+                         "min/max in the EDF header")
+    phys_min, phys_max, dig_min, dig_max = scaling
+    if dig_min >= dig_max:
+        raise InputError(f"{header.path.name}: channel {name!r} has digital minimum {dig_min:g} >= maximum "
+                         f"{dig_max:g} in the EDF header (expected minimum < maximum)")
+    if phys_min == phys_max:
+        raise InputError(f"{header.path.name}: channel {name!r} has physical minimum = maximum = {phys_min:g} "
+                         "in the EDF header (expected a range)")
 
 
 def parse_derivation(spec: str) -> tuple[str, str | None]:
@@ -131,6 +174,8 @@ def read_signal(header: EdfHeader, spec: str) -> tuple[np.ndarray, float]:
                 f"{sorted(rates)} Hz"
             )
     sfreq = header.sfreqs[header.labels.index(names[0])]
+    for name in names:
+        check_scaling(header, name)
     data = _read_channels(header, names)
     signal = data[0] - data[1] if reference is not None else data[0]
     check_signal(signal, source=header.path.name, channel=spec)

@@ -80,7 +80,8 @@ def build_epochs(
     durations = np.asarray(durations, dtype=np.float64)
     if onsets.size == 0:
         raise InputError(f"{source}: the hypnogram holds no sleep stage annotations")
-    codes = np.array([int(parse_stage(label)) for label in labels], dtype=np.int8)
+    codes = np.array([int(_parse_stage_in(label, onset, source)) for label, onset in zip(labels, onsets)],
+                     dtype=np.int8)
     _check_order(onsets, durations, source=source)
     if epoch_s is None:
         epoch_s = _mode_duration(durations)
@@ -101,6 +102,14 @@ def build_epochs(
         duration=np.full(first.size, epoch_s, dtype=np.float64),
         stage=np.repeat(codes, counts),
     )
+
+
+def _parse_stage_in(label: str, onset: float, source: str):
+    """:func:`parse_stage`, with the file and the annotation's onset named in the error."""
+    try:
+        return parse_stage(label)
+    except InputError as error:
+        raise InputError(f"{source}: annotation at {onset:g} s: {error}") from None
 
 
 def _check_order(onsets: np.ndarray, durations: np.ndarray, *, source: str) -> None:

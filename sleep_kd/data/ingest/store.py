@@ -28,10 +28,12 @@ from sleep_kd.errors import InputError
 FORMAT = "sleep_kd.cohort"
 FORMAT_VERSION = 1
 MODALITIES = ("eeg", "ecg")
-# A chunk of 10 s of samples: a 30 s window touches 3-4 chunks, each cheap to inflate, and
-# neighbouring windows of the same night hit the chunk cache.
+# A chunk of 10 s of samples: a 30 s window touches 3-4 chunks, and neighbouring windows of
+# the same night hit the chunk cache.
 CHUNK_SECONDS = 10.0
-COMPRESSION = {"compression": "lzf", "shuffle": True}
+# No compression: float32 PSG signals shrink only 7-10% under LZF+shuffle, which cost a quarter
+# of ingest time and an inflate on every window read (bench/ingest.py, bench/FINDINGS.md).
+COMPRESSION: dict = {}
 # Per-dataset chunk cache: enough for the chunks of a few consecutive windows.
 CACHE_BYTES = 1 << 18
 

@@ -1,0 +1,96 @@
+"""Compute efficiency: the bare training step's FLOP/s over a large fp32 matmul's FLOP/s.
+
+``python bench/compute.py [--quick] [--compile]``
+
+For each setting (model, batch, precision, threads) the bare step (forward, cross-entropy,
+backward, Adam on a batch in memory) is timed round-robin with the others and with a 1024^3
+fp32 matmul; the figure is ``step FLOP/s / matmul FLOP/s`` per round, median over rounds. FLOPs
+are counted once per setting by ``FlopCounterMode`` (convolutions and matmuls, forward and
+backward). Windows/s are given for context (absolute, noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+
+from common import BareStep, count_flops, interleaved, matmul_flops_per_s, median, record, timed  # noqa: E402
+
+# (model, batch, precision, threads); seed at a small batch: one step takes seconds.
+FULL = [("utime_small", b, p, t) for b in (32, 64, 128) for p in ("no", "bf16") for t in (2,)] + [
+    ("utime_small", 64, "no", 1), ("utime_small", 64, "bf16", 1),
+    ("utime_seed", 8, "no", 2), ("utime_seed", 8, "bf16", 2)]
+QUICK = [("utime_small", 8, "no", 2), ("utime_small", 8, "bf16", 2), ("utime_seed", 2, "no", 2)]
+
+
+def setting_name(model: str, batch: int, precision: str, threads: int, compiled: bool = False) -> str:
+    return f"{model}/b{batch}/{'fp32' if precision == 'no' else precision}/t{threads}" + ("/compiled" if compiled else "")
+
+
+def with_threads(fn, threads: int):
+    """``fn`` run with ``threads`` intra-op threads (restored after)."""
+    def run():
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            fn()
+        finally:
+            torch.set_num_threads(before)
+    return run
+
+
+def build(settings, *, compile_too: bool):
+    """Steps and their FLOPs per call, keyed by setting name."""
+    steps, flops = {}, {}
+    for model, batch, precision, threads in settings:
+        variants = [False, True] if compile_too else [False]
+        for compiled in variants:
+            step = BareStep(model, batch_size=batch, precision=precision)
+            if compiled:
+                step.model = torch.compile(step.model)
+            name = setting_name(model, batch, precision, threads, compiled)
+            flops[name] = count_flops(BareStep(model, batch_size=batch, precision=precision))
+            steps[name] = (with_threads(step, threads), batch)
+    return steps, flops
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke run)")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile'd models")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    rounds = args.rounds or (1 if args.quick else 5)
+    steps, flops = build(settings, compile_too=args.compile)
+    matmul_n = 256 if args.quick else 1024
+    sides = {"matmul": lambda: matmul_flops_per_s(n=matmul_n, repeats=3)}
+    rates: dict[str, list[float]] = {"matmul": []}
+
+    def matmul_side():
+        rates["matmul"].append(sides["matmul"]())
+    times = interleaved({"matmul": matmul_side, **{k: fn for k, (fn, _) in steps.items()}}, rounds=rounds)
+    figures = {"matmul_gflops": round(median(rates["matmul"]) / 1e9, 1), "settings": {}}
+    for name, (_, batch) in steps.items():
+        # Each round's step FLOP/s against the matmul rate measured in that same round.
+        ratios = [flops[name] / s / r for s, r in zip(times[name], rates["matmul"][-rounds:])]
+        figures["settings"][name] = {"flop_efficiency": round(median(ratios), 4),
+                                     "gflop_per_step": round(flops[name] / 1e9, 3),
+                                     "windows_per_s": round(batch / median(times[name]), 1)}
+        print(f"{name:32s} efficiency {median(ratios):.3f}  {batch / median(times[name]):7.1f} windows/s")
+    base = setting_name("utime_small", 64, "no", 2)
+    for name in steps:  # speed of each setting relative to the fp32 batch-64 default, per window
+        if base in steps and name != base:
+            b_other, b_base = steps[name][1], steps[base][1]
+            speedups = [(b_other / t) / (b_base / t0) for t, t0 in zip(times[name], times[base])]
+            figures["settings"][name]["windows_per_s_vs_fp32_b64"] = round(median(speedups), 3)
+    return record("compute", figures, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

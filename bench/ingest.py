@@ -1,0 +1,83 @@
+"""Ingest speed: hours of PSG per second of ``sleep_kd.data.ingest`` over MNE's bare EDF read.
+
+``python bench/ingest.py [--quick]``
+
+On a synthetic MASS-like cohort (256 Hz EDF), rounds alternate: ingest to HDF5 at 100 Hz with one
+worker, and ``mne.io.read_raw_edf(..., preload=True)`` of the same PSG files. The figure is
+ingest hours/s over MNE hours/s (goal >= 0.5). Scaling: with ``workers=2``, seconds for 4
+recordings over seconds for 2 (linear = 2.0), and 4 recordings with 1 worker over 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import interleaved, median, paired_ratio, record, temp_dir  # noqa: E402
+
+
+def mne_read(edf_files: list[Path]) -> None:
+    """MNE's bare read of every PSG file, data loaded."""
+    import mne
+
+    for path in edf_files:
+        mne.io.read_raw_edf(path, preload=True, verbose="error")
+
+
+def ingest_into(edf_dir: Path, out: Path, *, workers: int) -> None:
+    from sleep_kd.data.ingest import ingest
+
+    ingest("mass", edf_dir, out, sfreq=100.0, workers=workers, progress=False)
+
+
+def subset(edf_dir: Path, dest: Path, n: int) -> Path:
+    """A copy of the first ``n`` nights of a generated cohort (both files of each), same layout."""
+    nights = sorted(edf_dir.rglob("* PSG.edf"))[:n]
+    for psg in nights:
+        target = dest / psg.parent.relative_to(edf_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        for path in psg.parent.glob(psg.name.replace(" PSG.edf", " *")):
+            shutil.copy(path, target / path.name)
+    return dest
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short nights, one round (smoke run)")
+    parser.add_argument("--hours", type=float, default=None, help="hours per night (default 1.0; quick 0.1)")
+    args = parser.parse_args(argv)
+    from sleep_kd.data.synthetic import generate_cohort
+
+    hours = args.hours or (0.1 if args.quick else 1.0)
+    rounds = 1 if args.quick else 3
+    with temp_dir("ingest") as tmp:
+        work = Path(tmp)
+        edf_dir = work / "edf"
+        generate_cohort(edf_dir, n_subjects=4, hours=hours, seed=11, workers=2)
+        psg = sorted(edf_dir.rglob("* PSG.edf"))
+        two, four = subset(edf_dir, work / "two", 2), subset(edf_dir, work / "four", 4)
+        times = interleaved({
+            "mne": lambda: mne_read(psg),
+            "ingest1": lambda: ingest_into(edf_dir, work / "a.h5", workers=1),
+            "two_w2": lambda: ingest_into(two, work / "b.h5", workers=2),
+            "four_w2": lambda: ingest_into(four, work / "c.h5", workers=2),
+        }, rounds=rounds)
+    total_hours = 4 * hours
+    figures = {
+        "nights": 4, "hours_per_night": hours,
+        # hours/s of ingest over hours/s of MNE, same files: t_mne / t_ingest per round.
+        "ingest_over_mne": round(paired_ratio(times["mne"], times["ingest1"]), 3),
+        "ingest_hours_per_s": round(total_hours / median(times["ingest1"]), 2),
+        "mne_hours_per_s": round(total_hours / median(times["mne"]), 2),
+        "w2_four_over_two_seconds": round(paired_ratio(times["four_w2"], times["two_w2"]), 3),
+        "four_w1_over_w2_seconds": round(paired_ratio(times["ingest1"], times["four_w2"]), 3),
+    }
+    return record("ingest", figures, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Assemble one run from its config: cohort, datasets, loaders, student, frozen teacher, optimizer, step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+from accelerate import Accelerator
+from torch.utils.data import DataLoader
+
+from sleep_kd.data.dataset import CohortWindows
+from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, make_loader, split_recordings)
+from sleep_kd.engine.restore import check_compatible, model_from_checkpoint
+from sleep_kd.models import create_model
+from sleep_kd.strategies import Strategy, StrategyStep, build_step, freeze
+
+
+@dataclass
+class RunParts:
+    """Everything the loop iterates with; model, optimizer and loaders already prepared by Accelerate."""
+
+    path: Path
+    train_set: CohortWindows
+    val_set: CohortWindows
+    train_loader: DataLoader
+    val_loader: DataLoader
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    step: StrategyStep
+
+
+def load_prerequisite(config: Mapping, role: str, model_config: Mapping) -> torch.nn.Module | None:
+    """The teacher or starting checkpoint named in ``paths.<role>``; it must be the run's own model."""
+    path = config["paths"][role]
+    if path is None:
+        return None
+    model, checkpoint = model_from_checkpoint(path)
+    check_compatible(checkpoint, role=role, n_classes=config["data"]["n_classes"], model_config=model_config)
+    return model
+
+
+def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
+              announce: Callable[[str], None]) -> RunParts:
+    """Build and ``prepare`` the parts of a run. The teacher goes to the device but never into DDP."""
+    with accelerator.main_process_first():  # the main process builds the default cohort first
+        path = cohort_path(config, announce=announce)
+        splits = split_recordings(path, config)
+    model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"],
+                         **config["model"]["overrides"])
+    modalities = sorted({strategy.student_modality} | ({strategy.teacher_modality} if strategy.teacher else set()))
+    train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities)
+    val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities)
+    pin = accelerator.device.type == "cuda"
+    train_loader = make_loader(train_set, config, shuffle=True, pin_memory=pin)
+    val_loader = make_loader(val_set, config, shuffle=False, pin_memory=pin)
+
+    start = load_prerequisite(config, "init", model.config) if strategy.init_from else None
+    if start is not None:
+        model.load_state_dict(start.state_dict())
+    teacher = load_prerequisite(config, "teacher", model.config) if strategy.teacher else None
+    if teacher is not None:
+        teacher = freeze(teacher).to(accelerator.device)
+    class_weights = balanced_weights(train_set.labels, config["data"]["n_classes"]).to(accelerator.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config["train"]["lr"],
+                                 weight_decay=config["train"]["weight_decay"],
+                                 fused=accelerator.device.type == "cuda")
+    model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
+    step = build_step(strategy, student=model, teacher=teacher, loss_options=config["loss"],
+                      class_weights=class_weights)
+    return RunParts(path, train_set, val_set, train_loader, val_loader, model, optimizer, step)
+
+
+def checkpoint_record(config: Mapping, strategy: Strategy, parts: RunParts, model_config: Mapping) -> dict:
+    """What every checkpoint's config.json holds: the model and its data preparation, and the run config."""
+    data = config["data"]
+    return {
+        "strategy": strategy.name,
+        "model": dict(model_config),
+        "data": {"n_classes": data["n_classes"], "class_names": list(parts.train_set.class_names),
+                 "sfreq": float(model_config["sfreq"]), "window_s": data["window_s"],
+                 "normalization": data["normalization"], "modality": strategy.student_modality,
+                 "path": str(parts.path), "split": data["split"], "split_seed": data["split_seed"],
+                 "folds": data["folds"], "fold": data["fold"]},
+        "config": dict(config),
+    }
