@@ -108,8 +108,9 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
     accelerator.init_trackers("tensorboard", config=flatten(config))
     writer = accelerator.get_tracker("tensorboard", unwrap=True) if accelerator.is_main_process else None
     record = checkpoint_record(config, strategy, parts, accelerator.unwrap_model(parts.model).config)
+    # The schedule spans the configured epochs; max_steps only stops early, so a run stopped by it
+    # and resumed follows the same learning rates as one that never stopped.
     total_steps = math.ceil(len(parts.train_loader) / config["train"]["grad_accum"]) * config["train"]["epochs"]
-    total_steps = min(total_steps, config["train"]["max_steps"] or total_steps)
     say(f"[sleep_kd] training {strategy.name} ({strategy.description}) -> {out}: {len(parts.train_set)} train "
         f"windows, {len(parts.val_set)} val windows, {accelerator.num_processes} process(es) on {accelerator.device}")
 
