@@ -46,7 +46,7 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     """Build and ``prepare`` the parts of a run. The teacher goes to the device but never into DDP."""
     with accelerator.main_process_first():  # the main process builds the default cohort first
         path = cohort_path(config, announce=announce)
-        splits = split_recordings(path, config)
+        splits = split_recordings(path, config, save=accelerator.is_main_process)
     model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"],
                          **config["model"]["overrides"])
     modalities = sorted({strategy.student_modality} | ({strategy.teacher_modality} if strategy.teacher else set()))

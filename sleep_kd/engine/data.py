@@ -33,10 +33,14 @@ def cohort_tag(config: Mapping) -> str:
     return Path(config["data"]["path"]).stem if config["data"]["path"] else DEFAULT_COHORT_TAG
 
 
-def split_recordings(path: Path, config: Mapping) -> dict[str, list[str]]:
-    """Recording ids of the train, val and test splits (by subject) for the config's split rule."""
+def split_recordings(path: Path, config: Mapping, *, save: bool = True) -> dict[str, list[str]]:
+    """Recording ids of the train, val and test splits (by subject) for the config's split rule.
+
+    ``save`` writes the split JSON next to the cohort (the main process only, under several).
+    """
     data = config["data"]
-    return make_splits(path, method=data["split"], seed=data["split_seed"], k=data["folds"], fold=data["fold"])
+    return make_splits(path, method=data["split"], seed=data["split_seed"], k=data["folds"], fold=data["fold"],
+                       save=save)
 
 
 class EpochShuffleSampler(Sampler[int]):

@@ -23,7 +23,8 @@ def split_of(path: Path, data: dict, split: str) -> list[str] | None:
     if split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}, got '{split}'")
     return make_splits(path, method=data.get("split", "pooled"), seed=data.get("split_seed", 42),
-                       k=data.get("folds", 5), fold=data.get("fold", 0))[split]
+                       k=data.get("folds", 5), fold=data.get("fold", 0),
+                       save=False)[split]  # scoring only reads: the cohort folder may be read-only
 
 
 def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
