@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sleep_kd.errors import cli_entry
+from sleep_kd.evaluation.precision import DEFAULT_BATCH, PRECISIONS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -22,7 +23,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", help="train, val, test (the checkpoint's subject split) or all")
     parser.add_argument("--json", help="write the report (or, with --compare, the list of reports) here")
     parser.add_argument("--compare", nargs="+", default=[], metavar="CKPT", help="more checkpoints, side by side")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="windows per forward pass")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="autocast while scoring; auto = as the checkpoint was trained and validated "
+                             "(bf16 or fp16 where the device has it natively, else fp32)")
     parser.add_argument("--cpu", action="store_true", help="force the CPU")
     return parser.parse_args(argv)
 
@@ -39,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     from sleep_kd.evaluation.report import format_comparison, format_report
     from sleep_kd.evaluation.scoring import evaluate_checkpoint
 
-    reports = [evaluate_checkpoint(path, data=args.data, split=args.split, batch_size=args.batch_size, cpu=args.cpu)
+    reports = [evaluate_checkpoint(path, data=args.data, split=args.split, batch_size=args.batch_size, cpu=args.cpu,
+                                   precision=args.precision)
                for path in [args.checkpoint, *args.compare]]
     if not PartialState().is_main_process:
         return 0

@@ -56,7 +56,7 @@ def true_labels(predictions, dataset, n_classes: int) -> np.ndarray | None:
 
 
 def score(checkpoint: Path, n_classes: int) -> dict:
-    predictions, dataset, _ = predict_checkpoint(checkpoint, split="test", cpu=True)
+    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split="test", cpu=True)
     result = {f"{k}": v for k, v in summary_scores(predictions.y_true, predictions.y_pred, n_classes).items()}
     truth = true_labels(predictions, dataset, n_classes)
     if truth is not None:

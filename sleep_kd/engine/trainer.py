@@ -16,6 +16,7 @@ from typing import Callable, Mapping
 import torch
 from accelerate import Accelerator
 from accelerate.utils import InitProcessGroupKwargs, set_seed
+from accelerate.state import AcceleratorState, GradientState
 from tqdm.auto import tqdm
 
 from sleep_kd.engine import runs
@@ -46,6 +47,11 @@ def make_accelerator(config: Mapping, out: Path) -> Accelerator:
     if train["mixed_precision"] == "fp16" and (train["cpu"] or not torch.cuda.is_available()):
         raise InputError("train.mixed_precision fp16 needs a CUDA GPU (it relies on grad scaling); use bf16 on the CPU")
     timeout = InitProcessGroupKwargs(timeout=timedelta(seconds=train["collective_timeout_s"]))
+    # Accelerate keeps one precision per process; a process that trains several runs in turn
+    # (scripts/kd_seeds.py, tests, a notebook) starts each from a fresh state. The process group
+    # (PartialState) is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
     return Accelerator(mixed_precision=train["mixed_precision"], gradient_accumulation_steps=train["grad_accum"],
                        cpu=train["cpu"], log_with="tensorboard", project_dir=str(out), kwargs_handlers=[timeout])
 

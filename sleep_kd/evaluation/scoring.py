@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
 import torch
 
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data.splits import make_splits
+from sleep_kd.engine.checkpoint import Checkpoint
 from sleep_kd.engine.restore import model_from_checkpoint
-from sleep_kd.engine.validation import predict
+from sleep_kd.engine.validation import Predictions, predict
 from sleep_kd.errors import InputError
+from sleep_kd.evaluation.precision import DEFAULT_BATCH, scoring_precision, trained_precision
 from sleep_kd.metrics.scores import score_predictions
 
 SPLITS = ("train", "val", "test", "all")
+
+
+class Scored(NamedTuple):
+    """What :func:`predict_checkpoint` returns."""
+
+    predictions: Predictions
+    dataset: CohortWindows
+    checkpoint: Checkpoint
+    precision: str  # autocast used: no, bf16 or fp16
 
 
 def split_of(path: Path, data: dict, split: str) -> list[str] | None:
@@ -28,14 +41,16 @@ def split_of(path: Path, data: dict, split: str) -> list[str] | None:
 
 
 def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
-                       batch_size: int = 256, cpu: bool = False):
-    """Predictions of a checkpoint on a split: ``(Predictions, dataset, checkpoint)``.
+                       batch_size: int = DEFAULT_BATCH, cpu: bool = False, precision: str = "auto"):
+    """Predictions of a checkpoint on a split: ``Scored(predictions, dataset, checkpoint, precision)``.
 
     Parameters
     ----------
     checkpoint_dir : a folder with model.safetensors, config.json (as train_loop.py writes).
     data : HDF5 cohort; default: the cohort the checkpoint was trained on.
     split : train, val, test (the checkpoint's own subject split) or all.
+    precision : auto, no, bf16 or fp16 (see :func:`scoring_precision`); ``Scored.precision`` is
+        the one used.
     """
     from accelerate import Accelerator
 
@@ -53,24 +68,34 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     dataset = CohortWindows(path, n_classes=int(prep["n_classes"]), recordings=split_of(path, prep, split),
                             sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
                             normalization=prep["normalization"], modalities=(modality,))
-    accelerator = Accelerator(cpu=cpu)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise InputError(f"--batch-size must be a positive integer, got {batch_size!r}")
+    use_cuda = torch.cuda.is_available() and not cpu
+    precision = scoring_precision(precision, trained_precision(checkpoint.config), cuda=use_cuda)
+    accelerator = Accelerator(cpu=cpu)  # autocast per checkpoint below: Accelerate's precision is process-wide
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     model, loader = accelerator.prepare(model, loader)
     model.eval()
-    predictions = predict(accelerator, loader, lambda batch: {"logits": model(batch[modality])})
-    return predictions, dataset, checkpoint
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+
+    def forward(batch):
+        with torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None):
+            return {"logits": model(batch[modality]).float()}
+
+    predictions = predict(accelerator, loader, forward)
+    return Scored(predictions, dataset, checkpoint, precision)
 
 
 def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
-                        batch_size: int = 256, cpu: bool = False) -> dict:
+                        batch_size: int = DEFAULT_BATCH, cpu: bool = False, precision: str = "auto") -> dict:
     """Every figure of the contract's report for one checkpoint, plus ``strategy``, ``checkpoint``,
-    ``data``, ``split`` and ``modality`` (see :func:`predict_checkpoint` for the arguments)."""
-    predictions, dataset, checkpoint = predict_checkpoint(checkpoint_dir, data=data, split=split,
-                                                          batch_size=batch_size, cpu=cpu)
+    ``data``, ``split``, ``modality`` and ``precision`` (see :func:`predict_checkpoint`)."""
+    predictions, dataset, checkpoint, precision = predict_checkpoint(checkpoint_dir, data=data, split=split,
+                                                          batch_size=batch_size, cpu=cpu, precision=precision)
     subjects = np.asarray(dataset.subjects)[predictions.recording]
     report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names,
                                subjects=subjects)
     report.update(strategy=checkpoint.config.get("strategy", "?"), checkpoint=str(checkpoint.path),
                   data=str(dataset.path), split=split,
-                  modality=checkpoint.config.get("data", {}).get("modality", "ecg"))
+                  modality=checkpoint.config.get("data", {}).get("modality", "ecg"), precision=precision)
     return report

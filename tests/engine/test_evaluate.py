@@ -30,7 +30,7 @@ def test_json_report_has_the_contract_keys_and_sklearn_kappa(two_runs, tmp_path)
     assert report["classes"] == ["W", "Light", "Deep", "REM"]
     assert set(report["per_class"]["W"]) == {"precision", "recall", "f1", "support"}
     assert set(report["per_subject"][0]) == {"subject", "n_epochs", "accuracy", "kappa", "macro_f1"}
-    predictions, dataset, _ = predict_checkpoint(two_runs / "ecg_base" / "best", split="all", cpu=True)
+    predictions, dataset, _, _ = predict_checkpoint(two_runs / "ecg_base" / "best", split="all", cpu=True)
     assert report["n_epochs"] == len(dataset) == sum(r["n_epochs"] for r in report["per_subject"])
     assert report["kappa"] == cohen_kappa_score(predictions.y_true, predictions.y_pred)
     assert report["weighted_f1"] == pytest.approx(
@@ -50,3 +50,52 @@ def test_compare_prints_the_papers_table(two_runs, capsys):
 def test_evaluate_refuses_a_missing_cohort(two_runs, tmp_path, capsys):
     assert evaluate.main([str(two_runs / "ecg_base" / "best"), "--data", str(tmp_path / "no.h5")]) == 2
     assert capsys.readouterr().err.strip() == f"error: cohort file {tmp_path / 'no.h5'} does not exist (pass --data FILE.h5)"
+
+
+def test_precision_auto_follows_the_checkpoint_and_the_device(monkeypatch):
+    from sleep_kd.evaluation import precision
+
+    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: True)
+    assert precision.scoring_precision("auto", "bf16", cuda=False) == "bf16"
+    assert precision.scoring_precision("auto", "no", cuda=False) == "no"
+    assert precision.scoring_precision("auto", "fp16", cuda=False) == "no"
+    assert precision.scoring_precision("auto", "fp16", cuda=True) == "fp16"
+    assert precision.scoring_precision("no", "bf16", cuda=False) == "no"
+    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: False)  # emulated bf16 is slower than fp32
+    assert precision.scoring_precision("auto", "bf16", cuda=False) == "no"
+    assert precision.scoring_precision("bf16", "no", cuda=False) == "bf16"  # asked for: done
+    assert precision.trained_precision({"config": {"train": {"mixed_precision": "bf16"}}}) == "bf16"
+    assert precision.trained_precision({"config": {"train": {}}}) == "no"
+    assert precision.trained_precision({}) == "no"
+
+
+def test_a_bf16_trained_checkpoint_scores_in_bf16_by_default(tiny_cohort, tmp_path, train_args, monkeypatch):
+    from sleep_kd.evaluation import precision
+
+    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: True)
+    assert train_loop.main(["--strategy", "ecg_base", "--mixed-precision", "bf16",
+                            *train_args(tiny_cohort, tmp_path, "--max-steps", "2")]) == 0
+    out = tmp_path / "report.json"
+    assert evaluate.main([str(tmp_path / "tiny" / "4class" / "ecg_base" / "best"), "--split", "all",
+                          "--json", str(out), "--cpu"]) == 0
+    assert json.loads(out.read_text())["precision"] == "bf16"
+
+
+def test_precision_fp16_on_the_cpu_is_refused(two_runs, capsys):
+    assert evaluate.main([str(two_runs / "ecg_base" / "best"), "--precision", "fp16", "--cpu"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --precision fp16 needs a CUDA GPU; use bf16 or no on the CPU"
+
+
+def test_bf16_scoring_reports_its_precision_and_scores_every_window(two_runs, tmp_path):
+    fp32, bf16 = tmp_path / "fp32.json", tmp_path / "bf16.json"
+    ckpt = str(two_runs / "eeg_base" / "best")
+    assert evaluate.main([ckpt, "--split", "all", "--json", str(fp32), "--cpu", "--batch-size", "7"]) == 0
+    assert evaluate.main([ckpt, "--split", "all", "--json", str(bf16), "--cpu", "--precision", "bf16"]) == 0
+    a, b = json.loads(fp32.read_text()), json.loads(bf16.read_text())
+    assert (a["precision"], b["precision"]) == ("no", "bf16")  # the tiny runs train in fp32
+    assert a["n_epochs"] == b["n_epochs"] > 0
+
+
+def test_batch_size_must_be_positive(two_runs, capsys):
+    assert evaluate.main([str(two_runs / "ecg_base" / "best"), "--batch-size", "0", "--cpu"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --batch-size must be a positive integer, got 0"

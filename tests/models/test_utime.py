@@ -41,7 +41,9 @@ def test_utime_seed_shapes_match_the_seed():
 
 def test_utime_seed_block_order_is_conv_relu_batchnorm():
     block = create_model("utime_seed", n_classes=3).encoder[0].blocks[0]
-    assert [type(m).__name__ for m in block.children()] == ["Conv1d", "ReLU", "BatchNorm1d"]
+    kinds = (torch.nn.Conv1d, torch.nn.ReLU, torch.nn.BatchNorm1d)
+    children = list(block.children())
+    assert len(children) == 3 and all(isinstance(m, kind) for m, kind in zip(children, kinds))
     assert block.conv.dilation == (2,) and block.conv.kernel_size == (5,) and block.conv.padding == (4,)
 
 

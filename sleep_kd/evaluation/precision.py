@@ -1,0 +1,44 @@
+"""Precision and batch size for scoring: the fastest defaults that keep a checkpoint's numbers."""
+
+from __future__ import annotations
+
+from sleep_kd.errors import InputError
+
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+DEFAULT_BATCH = 128  # the fastest batch for scoring on a 2-core CPU, fp32 and bf16 (bench/README.md)
+
+
+def trained_precision(checkpoint_config: dict) -> str:
+    """The ``train.mixed_precision`` a checkpoint was trained (and validated) with; ``no`` if unknown."""
+    run = checkpoint_config.get("config")
+    train = run.get("train") if isinstance(run, dict) else None
+    value = train.get("mixed_precision", "no") if isinstance(train, dict) else "no"
+    return value if value in PRECISIONS[1:] else "no"
+
+
+def scoring_precision(requested: str, trained: str, *, cuda: bool) -> str:
+    """Autocast precision to score with: ``no``, ``bf16`` or ``fp16``.
+
+    ``auto`` scores as the checkpoint was validated in training (``trained``, see
+    :func:`trained_precision`),
+    falling back to fp32 where that precision is not native: fp16 off CUDA, bf16 on a CPU without
+    bf16 instructions (where it is emulated and slower than fp32).
+    """
+    if requested not in PRECISIONS:
+        raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{requested}'")
+    if requested == "fp16" and not cuda:
+        raise InputError("--precision fp16 needs a CUDA GPU; use bf16 or no on the CPU")
+    if requested != "auto":
+        return requested
+    if trained == "fp16" and not cuda:
+        return "no"
+    if trained == "bf16" and not cuda and not _cpu_has_bf16():
+        return "no"
+    return trained
+
+
+def _cpu_has_bf16() -> bool:
+    """True where oneDNN runs bf16 natively (AVX512-BF16 or AMX): there bf16 beats fp32."""
+    import torch
+
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
