@@ -35,6 +35,21 @@ def test_channel_rates_are_the_channels_own(real_data_dir):
     assert header.start.isoformat() == "1989-04-24T16:13:00"
 
 
+def test_several_signals_come_each_at_its_own_rate_one_read_per_rate(real_data_dir, monkeypatch):
+    header = edf_reader.read_header(real_data_dir / "sleep-edf" / "SC4001E0-PSG-first300s.edf")
+    reads = []
+    original = edf_reader._read_channels
+    monkeypatch.setattr(edf_reader, "_read_channels", lambda h, names: reads.append(list(names)) or original(h, names))
+    specs = ["EEG Fpz-Cz", "Temp rectal", "EEG Pz-Oz", "EEG Fpz-Cz - EEG Pz-Oz"]
+    signals = edf_reader.read_signals(header, specs)
+    assert [rate for _, rate in signals] == [100.0, 1.0, 100.0, 100.0]
+    assert [x.shape for x, _ in signals] == [(30000,), (300,), (30000,), (30000,)]
+    assert reads == [["EEG Fpz-Cz", "EEG Pz-Oz"], ["Temp rectal"]]
+    np.testing.assert_array_equal(signals[3][0], signals[0][0] - signals[2][0])
+    alone, _ = edf_reader.read_signal(header, "Temp rectal")
+    np.testing.assert_array_equal(alone, signals[1][0])
+
+
 def test_truncated_and_non_edf_files_are_rejected(real_data_dir, tmp_path):
     data = (real_data_dir / "sleep-edf" / "SC4001E0-PSG-first300s.edf").read_bytes()
     cut = tmp_path / "cut.edf"

@@ -2,7 +2,7 @@
 
 We parse the fixed EDF header ourselves: it tells each channel's own sampling rate (MNE resamples
 mixed-rate channels to the fastest one) and lets us catch a truncated file before MNE pads it
-silently. The samples themselves are read with MNE, one derivation at a time via ``include=``.
+silently. The samples themselves are read with MNE via ``include=``, one read per sampling rate.
 """
 
 from __future__ import annotations
@@ -150,7 +150,9 @@ def _read_channels(header: EdfHeader, names: list[str]) -> np.ndarray:
     except Exception as error:  # MNE raises several types on malformed files
         raise InputError(f"{header.path.name}: MNE cannot read {names} ({error})") from None
     # Store microvolts: MNE scales EDF physical units to volts.
-    return raw.get_data(picks=names) * 1e6
+    data = raw.get_data(picks=names)
+    data *= 1e6
+    return data
 
 
 def read_signal(header: EdfHeader, spec: str) -> tuple[np.ndarray, float]:
@@ -163,6 +165,11 @@ def read_signal(header: EdfHeader, spec: str) -> tuple[np.ndarray, float]:
     sfreq : float
         Hz, the channel's original rate.
     """
+    return read_signals(header, [spec])[0]
+
+
+def _channels_of(header: EdfHeader, spec: str) -> list[str]:
+    """The header labels a channel or derivation ``spec`` needs, checked to share one rate."""
     active, reference = parse_derivation(spec)
     names = [header.labels[header.find(active)]]
     if reference is not None:
@@ -173,13 +180,33 @@ def read_signal(header: EdfHeader, spec: str) -> tuple[np.ndarray, float]:
                 f"{header.path.name}: cannot derive {spec!r}: channels sampled at "
                 f"{sorted(rates)} Hz"
             )
-    sfreq = header.sfreqs[header.labels.index(names[0])]
     for name in names:
         check_scaling(header, name)
-    data = _read_channels(header, names)
-    signal = data[0] - data[1] if reference is not None else data[0]
-    check_signal(signal, source=header.path.name, channel=spec)
-    return signal, float(sfreq)
+    return names
+
+
+def read_signals(header: EdfHeader, specs: list[str]) -> list[tuple[np.ndarray, float]]:
+    """Read several channels or derivations, each at its own rate (see :func:`read_signal`).
+
+    Channels sharing a sampling rate come from one MNE read (one pass over the file); MNE
+    would resample a mixed-rate read to the fastest rate, so each rate gets its own read.
+    """
+    wanted = [_channels_of(header, spec) for spec in specs]
+    by_rate: dict[float, list[str]] = {}
+    for names in wanted:
+        for name in names:
+            group = by_rate.setdefault(header.sfreqs[header.labels.index(name)], [])
+            if name not in group:
+                group.append(name)
+    rows: dict[str, np.ndarray] = {}
+    for names in by_rate.values():
+        rows.update(zip(names, _read_channels(header, names)))
+    out = []
+    for spec, names in zip(specs, wanted):
+        signal = rows[names[0]] - rows[names[1]] if len(names) == 2 else rows[names[0]]
+        check_signal(signal, source=header.path.name, channel=spec)
+        out.append((signal, float(header.sfreqs[header.labels.index(names[0])])))
+    return out
 
 
 def check_signal(signal: np.ndarray, *, source: str, channel: str) -> None:

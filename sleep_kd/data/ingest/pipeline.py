@@ -10,15 +10,14 @@ import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 from tqdm import tqdm
 
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.hypnogram import TIME_TOLERANCE_S
+from sleep_kd.data.ingest.resampling import resample
 from sleep_kd.data.ingest.sources import RecordingRef, Source, create_source
 from sleep_kd.data.ingest.store import CohortWriter, StoredRecording
 from sleep_kd.data.stages import Stage
@@ -47,15 +46,6 @@ class IngestSummary:
         ]
         lines += [f"  {rid}: {reason}" for rid, reason in self.skipped]
         return "\n".join(lines)
-
-
-def resample(signal: np.ndarray, *, sfreq_in: float, sfreq_out: float) -> np.ndarray:
-    """Polyphase resampling from ``sfreq_in`` to ``sfreq_out`` Hz (low-pass filtered), float32."""
-    ratio = (Fraction(sfreq_out).limit_denominator(10_000) / Fraction(sfreq_in).limit_denominator(10_000))
-    ratio = ratio.limit_denominator(1000)
-    if ratio == 1:
-        return np.asarray(signal, dtype=np.float32)
-    return resample_poly(signal, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
 def _fit_epochs(epochs, *, duration_s: float, policy: str, source: str):
@@ -146,13 +136,20 @@ def check_disk_space(out: Path, needed_bytes: int) -> None:
                          f"(need about {needed_bytes * DISK_MARGIN / 1e6:.0f} MB, have {free / 1e6:.0f} MB)")
 
 
+def _one_blas_thread() -> None:
+    """Worker initialiser: one BLAS thread each, so ``workers`` processes share the cores evenly."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def _results(source, refs, *, sfreq, root, workers):
     """Yield (ref, StoredRecording | reason) in the order of ``refs``."""
     if workers <= 1:
         for ref in refs:
             yield ref, _prepare_or_reason(source, ref, sfreq, root)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_one_blas_thread) as pool:
         futures = [pool.submit(_prepare_or_reason, source, ref, sfreq, root) for ref in refs]
         try:
             for ref, future in zip(refs, futures):

@@ -130,11 +130,11 @@ class EdfSource:
                              "(expected e.g. NAME-Hypnogram.edf or NAME.csv)")
         header = edf_reader.read_header(ref.signal_file)
         epochs = self._read_epochs(ref.hypnogram_file, header)
-        eeg, eeg_sfreq = edf_reader.read_signal(header, self.eeg)
-        ecg = ecg_sfreq = None
-        if self.ecg:
-            ecg, ecg_sfreq = edf_reader.read_signal(header, self.ecg)
-            ecg = -ecg if self.invert_ecg else ecg
+        signals = edf_reader.read_signals(header, [self.eeg, self.ecg] if self.ecg else [self.eeg])
+        eeg, eeg_sfreq = signals[0]
+        ecg, ecg_sfreq = signals[1] if self.ecg else (None, None)
+        if ecg is not None and self.invert_ecg:
+            ecg = -ecg
         standard = "R&K" if (epochs.stage == int(Stage.N4)).any() else "unknown"
         return Night(
             eeg=eeg, eeg_sfreq=eeg_sfreq, ecg=ecg, ecg_sfreq=ecg_sfreq, epochs=epochs,

@@ -81,8 +81,7 @@ class MassSource:
             epochs = epochs.shifted((base.start - header.start).total_seconds())
         eeg_spec = choose_eeg(header, ref.subset)
         ecg_name = choose_ecg(header, ref.subset)
-        eeg, eeg_sfreq = edf_reader.read_signal(header, eeg_spec)
-        ecg, ecg_sfreq = edf_reader.read_signal(header, ecg_name)
+        (eeg, eeg_sfreq), (ecg, ecg_sfreq) = edf_reader.read_signals(header, [eeg_spec, ecg_name])
         return Night(
             eeg=eeg,
             eeg_sfreq=eeg_sfreq,
