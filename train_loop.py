@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", help="run folder to continue from its last saved state")
     parser.add_argument("--cpu", action="store_true", help="force the CPU")
     parser.add_argument("--deterministic", action="store_true", help="deterministic algorithms (GPU runs)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the trained network (pays off on long runs; see bench/README.md)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set train.lr=3e-4 (repeatable)")
     return parser.parse_args(argv)
@@ -57,7 +59,7 @@ def options_from(args: argparse.Namespace) -> dict:
         if value is None:
             continue
         (options.setdefault(section, {}) if section else options)[key] = value
-    for flag in ("cpu", "deterministic"):
+    for flag in ("cpu", "deterministic", "compile"):
         if getattr(args, flag):
             options.setdefault("train", {})[flag] = True
     return options

@@ -53,7 +53,13 @@ def make_accelerator(config: Mapping, out: Path) -> Accelerator:
     AcceleratorState._reset_state(reset_partial_state=False)
     GradientState._reset_state()
     return Accelerator(mixed_precision=train["mixed_precision"], gradient_accumulation_steps=train["grad_accum"],
-                       cpu=train["cpu"], log_with="tensorboard", project_dir=str(out), kwargs_handlers=[timeout])
+                       cpu=train["cpu"], log_with="tensorboard", project_dir=str(out), kwargs_handlers=[timeout],
+                       dynamo_backend="inductor" if train["compile"] else "no")
+
+
+def bare_model(accelerator: Accelerator, model: torch.nn.Module) -> torch.nn.Module:
+    """The network without DDP or torch.compile wrappers: its state_dict keys are the plain ones."""
+    return accelerator.unwrap_model(model, keep_torch_compile=False)
 
 
 def configure_backends(config: Mapping, accelerator: Accelerator) -> None:
@@ -113,7 +119,7 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
     accelerator.wait_for_everyone()
     accelerator.init_trackers("tensorboard", config=flatten(config))
     writer = accelerator.get_tracker("tensorboard", unwrap=True) if accelerator.is_main_process else None
-    record = checkpoint_record(config, strategy, parts, accelerator.unwrap_model(parts.model).config)
+    record = checkpoint_record(config, strategy, parts, bare_model(accelerator, parts.model).config)
     # The schedule spans the configured epochs; max_steps only stops early, so a run stopped by it
     # and resumed follows the same learning rates as one that never stopped.
     total_steps = math.ceil(len(parts.train_loader) / config["train"]["grad_accum"]) * config["train"]["epochs"]
@@ -149,7 +155,7 @@ def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping
                     step=progress["global_step"])
     improved = record_best(progress, metrics, strategy)
     if accelerator.is_main_process:
-        state = accelerator.unwrap_model(parts.model).state_dict()
+        state = bare_model(accelerator, parts.model).state_dict()
         save_checkpoint(out / "last", state_dict=state, config=record, metrics=metrics)
         if improved:
             save_checkpoint(out / "best", state_dict=state, config=record, metrics=metrics)
