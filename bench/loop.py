@@ -99,11 +99,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=0, help="data.num_workers of the real loop")
     parser.add_argument("--log-every", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps per real run (default 16)")
     args = parser.parse_args(argv)
     strategies = args.strategies.split(",") if args.strategies else (["ecg_base", "kd_temp"] if args.quick
                                                                        else list(STRATEGIES))
     batch = args.batch_size or (8 if args.quick else 64)
-    rounds, steps = args.rounds or (1 if args.quick else 3), (6 if args.quick else 16)
+    rounds, steps = args.rounds or (1 if args.quick else 3), args.steps or (6 if args.quick else 16)
     log_every = args.log_every or (2 if args.quick else 4)
     figures: dict = {"batch_size": batch, "precision": args.precision, "workers": args.workers,
                      "log_every": log_every, "steps_per_run": steps, "strategies": {}}

@@ -213,9 +213,10 @@ def check_signal(signal: np.ndarray, *, source: str, channel: str) -> None:
     """InputError for an empty, non-finite or flat (constant) signal."""
     if signal.size == 0:
         raise InputError(f"{source}: channel {channel!r} holds no samples")
-    if not np.all(np.isfinite(signal)):
+    span = np.ptp(signal)  # one pass: a NaN or an infinity makes the span non-finite
+    if not np.isfinite(span):
         raise InputError(f"{source}: channel {channel!r} holds NaN or infinite values")
-    if np.ptp(signal) == 0:
+    if span == 0:
         raise InputError(f"{source}: channel {channel!r} is flat (constant {signal[0]:g})")
 
 
