@@ -15,6 +15,7 @@ nothing beyond what the machine allows.
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import sys
 from pathlib import Path
@@ -32,10 +33,16 @@ def mne_read(edf_files: list[Path]) -> None:
         mne.io.read_raw_edf(path, preload=True, verbose="error")
 
 
+_calls = itertools.count()
+
+
 def ingest_into(edf_dir: Path, out: Path, *, workers: int) -> None:
+    """Ingest at 100 Hz into a new file beside ``out`` (never replacing one: deleting the previous
+    round's output is the file system's work, not ingest's; the temporary folder holds them all)."""
     from sleep_kd.data.ingest import ingest
 
-    ingest("mass", edf_dir, out, sfreq=100.0, workers=workers, progress=False)
+    fresh = out.with_name(f"{out.stem}-{next(_calls)}{out.suffix}")
+    ingest("mass", edf_dir, fresh, sfreq=100.0, workers=workers, progress=False)
 
 
 def two_processes(halves: list[Path], work: Path) -> None:
