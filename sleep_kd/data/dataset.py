@@ -8,7 +8,6 @@ Accelerate processes).
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
@@ -18,6 +17,7 @@ from scipy.signal import firwin, resample_poly
 from torch.utils.data import Dataset
 
 from sleep_kd.data.ingest import store
+from sleep_kd.data.ingest.resampling import rate_ratio
 from sleep_kd.data.stages import class_names, to_classes
 from sleep_kd.errors import InputError
 
@@ -142,10 +142,8 @@ class CohortWindows(Dataset):
         self.labels = concat(labels)
 
     def _setup_resampling(self) -> None:
-        ratio = (Fraction(self.sfreq).limit_denominator(10_000)
-                 / Fraction(self.file_sfreq).limit_denominator(10_000)).limit_denominator(1000)
-        self._up, self._down = ratio.numerator, ratio.denominator
-        if ratio == 1:
+        self._up, self._down = rate_ratio(self.file_sfreq, self.sfreq)
+        if self._up == self._down:
             self._margin = 0
             return
         # resample_poly's own filter, designed once here rather than on every call.
