@@ -14,8 +14,9 @@ PAPER_ROWS = (("eeg_base", "EEG base"), ("ecg_base", "ECG base"), ("kd_temp", "K
 
 def format_report(report: dict) -> str:
     """The full report of one checkpoint: headline figures, per class, confusion matrix, per subject."""
-    lines = [f"{report['strategy']} on {report['split']} ({report['n_epochs']} epochs, {report['modality']}): "
-             f"{report['checkpoint']}"]
+    precision = {"no": "fp32"}.get(report.get("precision", "no"), report.get("precision"))
+    lines = [f"{report['strategy']} on {report['split']} ({report['n_epochs']} epochs, {report['modality']}, "
+             f"{precision}): {report['checkpoint']}"]
     lines += [f"  {name:<12} {report[name]:.4f}" for name in HEADLINE]
     lines.append(f"  {'class':<8}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
     for name, row in report["per_class"].items():
