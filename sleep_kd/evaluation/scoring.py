@@ -90,8 +90,8 @@ def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None =
                         batch_size: int = DEFAULT_BATCH, cpu: bool = False, precision: str = "auto") -> dict:
     """Every figure of the contract's report for one checkpoint, plus ``strategy``, ``checkpoint``,
     ``data``, ``split``, ``modality`` and ``precision`` (see :func:`predict_checkpoint`)."""
-    predictions, dataset, checkpoint, precision = predict_checkpoint(checkpoint_dir, data=data, split=split,
-                                                          batch_size=batch_size, cpu=cpu, precision=precision)
+    predictions, dataset, checkpoint, precision = predict_checkpoint(
+        checkpoint_dir, data=data, split=split, batch_size=batch_size, cpu=cpu, precision=precision)
     subjects = np.asarray(dataset.subjects)[predictions.recording]
     report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names,
                                subjects=subjects)
