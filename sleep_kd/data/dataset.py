@@ -32,19 +32,11 @@ def normalize(window: np.ndarray, method: str) -> np.ndarray:
 
     A flat window maps to zeros (no division by zero).
     """
-    if method == "minmax":
-        low, high = window.min(), window.max()
-        span = high - low
-        return (window - low) / span if span > 0 else np.zeros_like(window)
-    if method == "zscore":
-        q1, median, q3 = np.percentile(window, (25, 50, 75))
-        iqr = q3 - q1
-        return (window - median) / iqr if iqr > 0 else window - median
-    return window
+    return normalize_rows(window[None], method)[0]
 
 
 def normalize_rows(windows: np.ndarray, method: str) -> np.ndarray:
-    """:func:`normalize` applied to each row of ``windows`` (B, n_times), the same numbers, at once."""
+    """:func:`normalize` applied to each row of ``windows`` (B, n_times) at once."""
     if method == "minmax":
         low, high = windows.min(axis=1, keepdims=True), windows.max(axis=1, keepdims=True)
         span = high - low
@@ -179,27 +171,11 @@ class CohortWindows(Dataset):
         return out[first:first + self.n_times].astype(np.float32, copy=False)
 
     def __getitem__(self, index: int) -> dict:
-        rec, start = int(self._rec[index]), int(self._start[index])
-        item = {}
-        try:
-            for modality in self.modalities:
-                raw = self._read(rec, modality, start)
-                if not np.isfinite(raw).all():
-                    raise InputError(
-                        f"{self.path}: recording {self.recordings[rec]!r} holds NaN or infinite "
-                        f"{modality.upper()} samples in epoch {int(self._epoch[index])} "
-                        "(expected finite signals, as ingest writes them)")
-                window = normalize(raw, self.normalization)
-                item[modality] = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)[None])
-        except OSError as error:
-            raise InputError(f"{self.path}: cannot read recording {self.recordings[rec]!r} ({error})") from None
-        item["label"] = torch.tensor(self.labels[index], dtype=torch.int64)
-        item["recording"] = torch.tensor(rec, dtype=torch.int64)
-        item["epoch"] = torch.tensor(self._epoch[index], dtype=torch.int64)
-        return item
+        """One window: ``{modality: (1, n_times) float32, "label", "recording", "epoch": int64}``."""
+        return self.__getitems__([index])[0]
 
     def __getitems__(self, indices) -> list[dict]:
-        """The items of ``indices`` (what :meth:`__getitem__` gives for each), read as one batch.
+        """The items of ``indices`` (see :meth:`__getitem__`), read as one batch.
 
         PyTorch's DataLoader calls this with a whole batch of indices: one (B, n_times) array per
         modality, normalised at once, and the labels taken by one index, cost about a quarter of
