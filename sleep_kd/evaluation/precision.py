@@ -20,9 +20,8 @@ def scoring_precision(requested: str, trained: str, *, cuda: bool) -> str:
     """Autocast precision to score with: ``no``, ``bf16`` or ``fp16``.
 
     ``auto`` scores as the checkpoint was validated in training (``trained``, see
-    :func:`trained_precision`),
-    falling back to fp32 where that precision is not native: fp16 off CUDA, bf16 on a CPU without
-    bf16 instructions (where it is emulated and slower than fp32).
+    :func:`trained_precision`), falling back to fp32 where that precision is not native: fp16 off
+    CUDA, bf16 on a CPU without bf16 instructions (where it is emulated and slower than fp32).
     """
     if requested not in PRECISIONS:
         raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{requested}'")

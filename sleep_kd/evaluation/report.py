@@ -14,7 +14,7 @@ PAPER_ROWS = (("eeg_base", "EEG base"), ("ecg_base", "ECG base"), ("kd_temp", "K
 
 def format_report(report: dict) -> str:
     """The full report of one checkpoint: headline figures, per class, confusion matrix, per subject."""
-    precision = {"no": "fp32"}.get(report.get("precision", "no"), report.get("precision"))
+    precision = report.get("precision", "no").replace("no", "fp32")
     lines = [f"{report['strategy']} on {report['split']} ({report['n_epochs']} epochs, {report['modality']}, "
              f"{precision}): {report['checkpoint']}"]
     lines += [f"  {name:<12} {report[name]:.4f}" for name in HEADLINE]

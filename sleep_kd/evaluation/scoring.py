@@ -61,6 +61,10 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     if missing:
         raise InputError(f"checkpoint {checkpoint.path}: config.json has no data.{missing[0]} "
                          "(expected a checkpoint written by train_loop.py)")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise InputError(f"--batch-size must be a positive integer, got {batch_size!r}")
+    precision = scoring_precision(precision, trained_precision(checkpoint.config),
+                                  cuda=torch.cuda.is_available() and not cpu)
     path = Path(data) if data is not None else Path(prep.get("path", ""))
     if not path.is_file():
         raise InputError(f"cohort file {path} does not exist (pass --data FILE.h5)")
@@ -68,10 +72,6 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     dataset = CohortWindows(path, n_classes=int(prep["n_classes"]), recordings=split_of(path, prep, split),
                             sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
                             normalization=prep["normalization"], modalities=(modality,))
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise InputError(f"--batch-size must be a positive integer, got {batch_size!r}")
-    use_cuda = torch.cuda.is_available() and not cpu
-    precision = scoring_precision(precision, trained_precision(checkpoint.config), cuda=use_cuda)
     accelerator = Accelerator(cpu=cpu)  # autocast per checkpoint below: Accelerate's precision is process-wide
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     model, loader = accelerator.prepare(model, loader)
