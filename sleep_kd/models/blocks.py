@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sleep_kd.models.phases import conv_in_phases, conv_upsampled
+
 CHANNELS_LAST = torch.channels_last
 
 
@@ -33,11 +35,17 @@ class LengthConv(nn.Conv1d):
 
     A 4-D input runs as a (1, k) ``conv2d`` and the output is kept in channels-last memory (an
     input with one channel is ambiguous, so oneDNN would otherwise answer in (B, C, 1, L) order).
+    With ``phases`` > 1 a 4-D input is convolved in phase form (``sleep_kd.models.phases``),
+    which U-Time uses for its 1-channel first convolution; 3-D inputs always run as ``Conv1d``.
     """
+
+    phases: int = 1  # not a parameter: speed only, so checkpoints do not record it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:
             return super().forward(x)
+        if self.phases > 1:
+            return conv_in_phases(x, self, self.phases)
         out = F.conv2d(x, self.weight.unsqueeze(2), self.bias, stride=(1, self.stride[0]),
                        padding=(0, self.padding[0]), dilation=(1, self.dilation[0]), groups=self.groups)
         return out.contiguous(memory_format=CHANNELS_LAST)
@@ -78,6 +86,16 @@ class ConvBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.act(self.conv(x)))
+
+    def forward_upsampled(self, x: torch.Tensor, scale: int) -> torch.Tensor:
+        """The block over x nearest-upsampled ``scale`` times: (..., L) -> (..., L * scale).
+
+        In the (B, C, 1, L) layout the convolution runs in phase form on x itself, so the
+        upsampled signal is never built (``sleep_kd.models.phases.conv_upsampled``).
+        """
+        if x.dim() != 4:
+            return self(repeat_length(x, scale))
+        return self.norm(self.act(conv_upsampled(x, self.conv, scale)))
 
 
 def double_block(in_channels: int, out_channels: int, *, kernel_size: int, dilation: int) -> nn.Sequential:
@@ -132,5 +150,5 @@ class DecoderLevel(nn.Module):
         self.blocks = double_block(2 * out_channels, out_channels, kernel_size=kernel_size, dilation=dilation)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        up = self.reduce(repeat_length(x, self.scale))
+        up = self.reduce.forward_upsampled(x, self.scale)
         return self.blocks(torch.cat([skip, up], dim=1))

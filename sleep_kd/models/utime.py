@@ -41,6 +41,18 @@ def window_samples(sfreq: float, window_s: float) -> int:
     return n_times
 
 
+def first_conv_phases(in_channels: int, n_times: int) -> int:
+    """Phases of the first convolution in the eval layout: 4 (or 2) for one input channel, else 1.
+
+    oneDNN runs a 1-channel convolution 4-8x slower than the same work over 4 channels at a
+    quarter of the length (``sleep_kd.models.phases``); with 2 or more channels in, the plain
+    convolution is faster.
+    """
+    if in_channels != 1:
+        return 1
+    return next((p for p in (4, 2) if n_times % p == 0), 1)
+
+
 def _check_structure(*, n_times: int, filters: list[int], pool_sizes: list[int], kernel_size: int) -> None:
     if len(filters) != len(pool_sizes):
         raise InputError(
@@ -140,6 +152,7 @@ class UTime(nn.Module):
         # (B, C, L): oneDNN's channels-last BatchNorm computes batch statistics less exactly
         # (errors ~1e-4 against ~1e-6; bench/README.md). Not part of the config: speed only.
         self.channels_last = True
+        self.encoder[0].blocks[0].conv.phases = first_conv_phases(in_channels, self.n_times)
         for conv in (self.dense, self.classify):
             nn.init.xavier_uniform_(conv.weight)
             nn.init.zeros_(conv.bias)

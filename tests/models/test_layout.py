@@ -20,6 +20,7 @@ def _pair(name: str, **overrides):
 def test_layout_keeps_one_dimensional_parameter_shapes():
     fast, plain = _pair("utime_small")
     assert fast.channels_last and not plain.channels_last
+    assert fast.encoder[0].blocks[0].conv.phases == 4  # the 1-channel first convolution runs in phase form
     shapes = {k: tuple(v.shape) for k, v in fast.state_dict().items()}
     assert shapes["encoder.0.blocks.0.conv.weight"] == (8, 1, 5)
     assert shapes["dense.weight"] == (4, 8, 1)
