@@ -27,6 +27,12 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:  # `python bench/x.py` from the checkout works without PYTHONPATH
     sys.path.insert(0, str(ROOT))
 
+from sleep_kd.allocator import keep_freed_memory  # noqa: E402
+
+# The benchmarks run in the process setup of train_loop.py and evaluate.py (SLEEP_KD_MALLOC=system
+# measures glibc's defaults instead).
+MALLOC_KEPT = keep_freed_memory()
+
 
 def machine() -> dict:
     """CPU model, logical cores, torch version and threads: the context every result line carries."""
@@ -38,7 +44,8 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "malloc": "kept" if MALLOC_KEPT else "system"}
 
 
 def timed(fn: Callable[[], object]) -> float:
