@@ -78,7 +78,7 @@ class ConvBlock(nn.Module):
         super().__init__()
         padding = dilation * (kernel_size - 1) // 2
         self.conv = LengthConv(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation)
-        self.act = nn.ReLU()
+        self.act = nn.ReLU(inplace=True)  # on the convolution's own output: one fewer tensor, 1.07x scoring
         self.norm = LengthBatchNorm(out_channels)
         # The original initialises every convolution this way; PyTorch's default differs.
         nn.init.xavier_uniform_(self.conv.weight)
