@@ -27,7 +27,7 @@ def stage_night(model: torch.nn.Module, night: torch.Tensor, *, batch: int, bf16
     """Predicted class of each window of ``night`` (N, 1, n_times), as evaluate.py computes them."""
     out = []
     model.channels_last = channels_last
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), model.scoring():
         for start in range(0, night.shape[0], batch):
             out.append(model(night[start:start + batch]).argmax(1))
     return torch.cat(out)

@@ -74,6 +74,7 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
                             normalization=prep["normalization"], modalities=(modality,))
     accelerator = Accelerator(cpu=cpu)  # autocast per checkpoint below: Accelerate's precision is process-wide
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    net = model  # the UTime itself, whatever prepare wraps it in
     model, loader = accelerator.prepare(model, loader)
     model.eval()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
@@ -82,7 +83,8 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
         with torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None):
             return {"logits": model(batch[modality]).float()}
 
-    predictions = predict(accelerator, loader, forward)
+    with net.scoring():  # BatchNorm folded once for every batch (sleep_kd.models.folding)
+        predictions = predict(accelerator, loader, forward)
     return Scored(predictions, dataset, checkpoint, precision)
 
 

@@ -19,6 +19,7 @@ Both take and return channels-last (B, C, 1, L) tensors (see ``sleep_kd.models.b
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -76,13 +77,35 @@ def _phase_view(x: torch.Tensor, phases: int) -> torch.Tensor:
     return x.permute(0, 2, 3, 1).reshape(b, 1, length // phases, phases * c).permute(0, 3, 1, 2)
 
 
-def _run(x: torch.Tensor, conv: nn.Conv1d, phases: int, in_phases: int) -> torch.Tensor:
-    weight, reach = phase_weight(conv.weight, dilation=conv.dilation[0], padding=conv.padding[0],
-                                 phases=phases, in_phases=in_phases)
-    bias = None if conv.bias is None else conv.bias.repeat(phases)
-    out = F.conv2d(x, weight, bias, padding=(0, reach)).contiguous(memory_format=CHANNELS_LAST)
+class PhaseForm(NamedTuple):
+    """A convolution ready to run in phase form (see :func:`phase_form`)."""
+
+    weight: torch.Tensor  # (S * out, in_phases * in, 1, 2P + 1)
+    bias: torch.Tensor | None  # (S * out,)
+    reach: int  # P, the low-rate padding
+    phases: int  # S
+    in_phases: int  # S, or 1 for a nearest-upsampled input
+    out_channels: int
+
+
+def phase_form(weight: torch.Tensor, bias: torch.Tensor | None, *, dilation: int, padding: int, phases: int,
+               in_phases: int) -> PhaseForm:
+    """Weights and bias (out,) of a stride-1 ``Conv1d`` placed for :func:`run_phase_form`."""
+    placed, reach = phase_weight(weight, dilation=dilation, padding=padding, phases=phases, in_phases=in_phases)
+    return PhaseForm(placed, None if bias is None else bias.repeat(phases), reach, phases, in_phases, weight.shape[0])
+
+
+def run_phase_form(x: torch.Tensor, form: PhaseForm) -> torch.Tensor:
+    """x (B, in, 1, L_in) channels-last -> (B, out, 1, L_in * S / in_phases) channels-last."""
+    x = x.contiguous(memory_format=CHANNELS_LAST)
+    if form.in_phases > 1:
+        if x.shape[-1] % form.in_phases:
+            raise ValueError(f"a length of {x.shape[-1]} samples does not split into {form.in_phases} phases")
+        x = _phase_view(x, form.in_phases)
+    out = F.conv2d(x, form.weight, form.bias, padding=(0, form.reach)).contiguous(memory_format=CHANNELS_LAST)
     b, _, _, length = out.shape
-    return out.permute(0, 2, 3, 1).reshape(b, 1, length * phases, conv.out_channels).permute(0, 3, 1, 2)
+    out = out.permute(0, 2, 3, 1).reshape(b, 1, length * form.phases, form.out_channels)
+    return out.permute(0, 3, 1, 2)
 
 
 def _check(conv: nn.Conv1d, x: torch.Tensor) -> None:
@@ -96,9 +119,8 @@ def conv_in_phases(x: torch.Tensor, conv: nn.Conv1d, phases: int) -> torch.Tenso
     ``L`` must be a multiple of ``phases``.
     """
     _check(conv, x)
-    if x.shape[-1] % phases:
-        raise ValueError(f"a length of {x.shape[-1]} samples does not split into {phases} phases")
-    return _run(_phase_view(x.contiguous(memory_format=CHANNELS_LAST), phases), conv, phases, phases)
+    return run_phase_form(x, phase_form(conv.weight, conv.bias, dilation=conv.dilation[0], padding=conv.padding[0],
+                                        phases=phases, in_phases=phases))
 
 
 def conv_upsampled(x: torch.Tensor, conv: nn.Conv1d, scale: int) -> torch.Tensor:
@@ -108,4 +130,5 @@ def conv_upsampled(x: torch.Tensor, conv: nn.Conv1d, scale: int) -> torch.Tensor
     ``conv(repeat_length(x, scale))``.
     """
     _check(conv, x)
-    return _run(x.contiguous(memory_format=CHANNELS_LAST), conv, scale, 1)
+    return run_phase_form(x, phase_form(conv.weight, conv.bias, dilation=conv.dilation[0], padding=conv.padding[0],
+                                        phases=scale, in_phases=1))
