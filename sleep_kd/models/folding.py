@@ -9,7 +9,9 @@ carries them along instead, as a *pending* map that the next layer absorbs:
   channel, and ``sum(W * shift)`` added to its bias, except at the first and last ``padding``
   output samples, whose taps that fall in the zero padding never saw ``shift`` (the *edge*
   correction, subtracted there);
-- concatenation concatenates the pending maps; the 1x1 head has no edges;
+- the convolution after a decoder's concatenation runs as two convolutions, one per input part,
+  each absorbing its own part's map, summed (the concatenation is never built); the 1x1 head
+  has no edges;
 - max-pooling commutes with a map whose scales are all >= 0; a level with a negative BatchNorm
   weight (max would become min) applies its map before pooling.
 
@@ -86,24 +88,27 @@ def edge_corrections(weight: torch.Tensor, shift: torch.Tensor, *, dilation: int
     return per_tap @ outside(left), per_tap @ outside(right)
 
 
-def fold_conv(conv: LengthConv, pending: Pending | None, *, length: int, upsample: int = 1) -> FoldedConv:
+def fold_conv(conv: LengthConv, pending: Pending | None, *, length: int, upsample: int = 1,
+              channels: slice = slice(None), with_bias: bool = True) -> FoldedConv:
     """``conv`` over (pending applied to its input), with ``length`` output samples.
 
     ``upsample`` > 1: the input is read nearest-upsampled that many times (phase form).
+    ``channels``: only these input channels of ``conv`` (one part of a concatenated input);
+    ``with_bias=False`` leaves the bias to another part.
     """
-    weight, bias = conv.weight, conv.bias
+    weight = conv.weight[:, channels]
+    bias = conv.bias if with_bias else torch.zeros_like(conv.bias)
     dilation, padding = conv.dilation[0], conv.padding[0]
-    empty = weight.new_zeros(weight.shape[0], 0)
-    left = right = empty
+    left = right = weight.new_zeros(weight.shape[0], 0)
     if pending is not None:
-        weight = conv.weight * pending.scale[None, :, None]
-        bias = bias + torch.einsum("oik,i->o", conv.weight, pending.shift)
-        left, right = edge_corrections(conv.weight, pending.shift, dilation=dilation, padding=padding, length=length)
+        bias = bias + torch.einsum("oik,i->o", weight, pending.shift)
+        left, right = edge_corrections(weight, pending.shift, dilation=dilation, padding=padding, length=length)
+        weight = weight * pending.scale[None, :, None]
     phases, in_phases = (upsample, 1) if upsample > 1 else (conv.phases, conv.phases)
     if phases > 1:
         form = phase_form(weight, bias, dilation=dilation, padding=padding, phases=phases, in_phases=in_phases)
         return FoldedConv(form, None, left, right)
-    return FoldedConv(weight.unsqueeze(2), bias, left, right)
+    return FoldedConv(weight.unsqueeze(2).contiguous(), bias, left, right)
 
 
 def run_folded(folded: FoldedConv, conv: LengthConv, x: torch.Tensor) -> torch.Tensor:
@@ -151,15 +156,18 @@ class _Folder:
             x, pending = self.block(block, x, pending)
         return x, pending
 
-    def concat(self, key: int, skip: tuple[torch.Tensor, Pending | None],
-               up: tuple[torch.Tensor, Pending]) -> tuple[torch.Tensor, Pending]:
-        def joined() -> Pending:
-            maps = [p if p is not None else Pending(torch.ones_like(up[1].scale[:1]).expand(t.shape[1]),
-                                                     torch.zeros_like(up[1].shift[:1]).expand(t.shape[1]))
-                    for t, p in (skip, up)]
-            return Pending(torch.cat([m.scale for m in maps]), torch.cat([m.shift for m in maps]))
-
-        return torch.cat([skip[0], up[0]], dim=1), self.cached(("concat", key), joined)
+    def joined_block(self, block: ConvBlock, skip: tuple[torch.Tensor, Pending | None],
+                     up: tuple[torch.Tensor, Pending]) -> tuple[torch.Tensor, Pending]:
+        """The block over cat([skip, up]) on channels, without concatenating: the convolution's two
+        input parts run apart and are summed (1.2x the concatenation and one convolution)."""
+        conv, n_skip = block.conv, skip[0].shape[1]
+        length = skip[0].shape[-1]
+        first = self.cached(("skip part", id(conv)),
+                            lambda: fold_conv(conv, skip[1], length=length, channels=slice(0, n_skip)))
+        second = self.cached(("up part", id(conv)), lambda: fold_conv(
+            conv, up[1], length=length, channels=slice(n_skip, None), with_bias=False))
+        out = run_folded(first, conv, skip[0]).add_(run_folded(second, conv, up[0]))
+        return torch.relu_(out), self.cached(("norm", id(block.norm)), lambda: batchnorm_map(block.norm))
 
 
 def forward_folded(model, x: torch.Tensor, memo: dict) -> torch.Tensor:
@@ -178,8 +186,9 @@ def forward_folded(model, x: torch.Tensor, memo: dict) -> torch.Tensor:
         skips.append((x, pending))
         x = pool_length(x, level.pool_size)
     x, pending = fold.blocks(model.bottleneck, x, pending)
-    for i, (level, skip) in enumerate(zip(model.decoder, reversed(skips))):
+    for level, skip in zip(model.decoder, reversed(skips)):
         up = fold.block(level.reduce, x, pending, upsample=level.scale)
-        x, pending = fold.blocks(level.blocks, *fold.concat(i, skip, up))
-    scores = torch.tanh(fold.conv(model.dense, x, pending))
+        x, pending = fold.joined_block(level.blocks[0], skip, up)
+        x, pending = fold.blocks(level.blocks[1:], x, pending)
+    scores = torch.tanh_(fold.conv(model.dense, x, pending))
     return model.classify(scores.mean(dim=-1, keepdim=True)).flatten(1)
