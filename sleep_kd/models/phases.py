@@ -29,7 +29,8 @@ CHANNELS_LAST = torch.channels_last
 
 
 @lru_cache(maxsize=64)
-def _tap_placement(kernel_size: int, dilation: int, padding: int, phases: int, in_phases: int) -> tuple[torch.Tensor, int]:
+def _tap_placement(kernel_size: int, dilation: int, padding: int, phases: int,
+                   in_phases: int) -> tuple[torch.Tensor, int]:
     """One-hot (phases, kernel_size, in_phases, 2P + 1) map of where each tap lands, and P.
 
     Output phase ``r``'s tap ``j`` reads the full-rate sample ``S * s + r + j * dilation - padding``:

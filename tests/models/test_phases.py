@@ -86,6 +86,7 @@ def test_strided_convolutions_are_refused():
         conv_upsampled(to_channels_last(torch.randn(1, 1, 8)), conv, 2)
 
 
-@pytest.mark.parametrize("in_channels, n_times, phases", [(1, 3000, 4), (1, 6000, 4), (1, 1002, 2), (1, 999, 1), (2, 3000, 1)])
+@pytest.mark.parametrize("in_channels, n_times, phases",
+                         [(1, 3000, 4), (1, 6000, 4), (1, 1002, 2), (1, 999, 1), (2, 3000, 1)])
 def test_first_convolution_phases(in_channels, n_times, phases):
     assert first_conv_phases(in_channels, n_times) == phases
