@@ -73,3 +73,20 @@ def test_sha256_of_a_known_file(tmp_path):
     path = tmp_path / "x.bin"
     path.write_bytes(b"abc")
     assert edf_reader.sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_sha256_of_an_empty_file_falls_back_to_reading(tmp_path):
+    """An empty file cannot be memory-mapped; its hash is still the hash of no bytes."""
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    assert edf_reader.sha256_file(path) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_sha256_of_a_file_larger_than_a_block(tmp_path):
+    import hashlib
+
+    data = np.random.default_rng(0).integers(0, 256, size=3 * (1 << 20) + 17, dtype=np.uint8).tobytes()
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    assert edf_reader.sha256_file(path) == hashlib.sha256(data).hexdigest()
+    assert edf_reader.sha256_file(path, block_bytes=1000) == hashlib.sha256(data).hexdigest()

@@ -7,6 +7,7 @@ import sys
 
 from sleep_kd.data.ingest.pipeline import ingest
 from sleep_kd.data.ingest.sources import list_sources
+from sleep_kd.allocator import keep_freed_memory
 from sleep_kd.errors import cli_entry
 
 
@@ -41,6 +42,7 @@ def source_options(args: argparse.Namespace) -> dict:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # reuse freed signal buffers instead of faulting fresh pages (workers inherit it)
     summary = ingest(args.source, args.root, args.out, sfreq=args.sfreq, workers=args.workers,
                      strict=args.strict, progress=not args.no_progress, **source_options(args))
     print(summary.format())
