@@ -23,7 +23,6 @@ it, and for a forward that returns taps, the plain blocks run, so every tap is a
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Callable, NamedTuple, TypeVar
 
 import torch
