@@ -46,7 +46,12 @@ class LengthConv(nn.Conv1d):
             return super().forward(x)
         if self.phases > 1:
             return conv_in_phases(x, self, self.phases)
-        out = F.conv2d(x, self.weight.unsqueeze(2), self.bias, stride=(1, self.stride[0]),
+        return self.channels_last_conv(x, self.weight, self.bias)
+
+    def channels_last_conv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        """This convolution (stride, padding, dilation, groups) with ``weight`` (out, in, k) and ``bias``:
+        x (B, in, 1, L) -> (B, out, 1, L) in channels-last memory."""
+        out = F.conv2d(x, weight.unsqueeze(2), bias, stride=(1, self.stride[0]),
                        padding=(0, self.padding[0]), dilation=(1, self.dilation[0]), groups=self.groups)
         return out.contiguous(memory_format=CHANNELS_LAST)
 

@@ -26,10 +26,9 @@ from __future__ import annotations
 from typing import Callable, NamedTuple, TypeVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from sleep_kd.models.blocks import CHANNELS_LAST, ConvBlock, LengthConv, pool_length
+from sleep_kd.models.blocks import ConvBlock, LengthConv, pool_length
 from sleep_kd.models.phases import PhaseForm, phase_form, run_phase_form
 
 T = TypeVar("T")
@@ -45,8 +44,8 @@ class Pending(NamedTuple):
 class FoldedConv(NamedTuple):
     """A convolution with the pending map of its input absorbed."""
 
-    weight: torch.Tensor | PhaseForm  # (O, I, 1, k) for conv2d, or a phase form
-    bias: torch.Tensor | None  # (O,), for the conv2d form
+    weight: torch.Tensor | PhaseForm  # (O, I, k) for the plain form, or a phase form
+    bias: torch.Tensor | None  # (O,), for the plain form
     left: torch.Tensor  # (O, n_left) to subtract from the first output samples
     right: torch.Tensor  # (O, n_right) to subtract from the last output samples
 
@@ -107,7 +106,7 @@ def fold_conv(conv: LengthConv, pending: Pending | None, *, length: int, upsampl
     if phases > 1:
         form = phase_form(weight, bias, dilation=dilation, padding=padding, phases=phases, in_phases=in_phases)
         return FoldedConv(form, None, left, right)
-    return FoldedConv(weight.unsqueeze(2).contiguous(), bias, left, right)
+    return FoldedConv(weight.contiguous(), bias, left, right)
 
 
 def run_folded(folded: FoldedConv, conv: LengthConv, x: torch.Tensor) -> torch.Tensor:
@@ -115,8 +114,7 @@ def run_folded(folded: FoldedConv, conv: LengthConv, x: torch.Tensor) -> torch.T
     if isinstance(folded.weight, PhaseForm):
         out = run_phase_form(x, folded.weight)
     else:
-        out = F.conv2d(x, folded.weight, folded.bias, padding=(0, conv.padding[0]), dilation=(1, conv.dilation[0]))
-        out = out.contiguous(memory_format=CHANNELS_LAST)
+        out = conv.channels_last_conv(x, folded.weight, folded.bias)
     n_left, n_right = folded.left.shape[1], folded.right.shape[1]
     if n_left:
         out[..., :n_left] -= folded.left.to(out.dtype)[None, :, None, :]
