@@ -12,6 +12,7 @@ import sys
 
 from sleep_kd.allocator import keep_freed_memory
 from sleep_kd.errors import cli_entry
+from sleep_kd.hardware import MIXED_PRECISIONS
 
 # Command-line flags that set a config key: flag destination -> (section, key).
 FLAG_KEYS = {
@@ -39,7 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int, help="per process")
     parser.add_argument("--grad-accum", type=int, help="optimizer step every N batches")
-    parser.add_argument("--mixed-precision", choices=("no", "fp16", "bf16"))
+    parser.add_argument("--mixed-precision", choices=MIXED_PRECISIONS,
+                        help="auto (default): bf16 where the GPU or CPU runs it natively, else fp32; no = fp32")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--max-steps", type=int, help="stop after N optimizer steps (smoke runs)")
     parser.add_argument("--resume", help="run folder to continue from its last saved state")

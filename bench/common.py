@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` from the checkout works wit
     sys.path.insert(0, str(ROOT))
 
 from sleep_kd.allocator import keep_freed_memory  # noqa: E402
+from sleep_kd.hardware import cpu_model, cpu_speed_flags, native_bf16  # noqa: E402
 
 # The benchmarks run in the process setup of train_loop.py and evaluate.py (SLEEP_KD_MALLOC=system
 # measures glibc's defaults instead).
@@ -35,16 +35,9 @@ MALLOC_KEPT = keep_freed_memory()
 
 
 def machine() -> dict:
-    """CPU model, logical cores, torch version and threads: the context every result line carries."""
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+    """CPU model and the flags that decide its speed, cores, torch, threads: every result line's context."""
+    return {"cpu": cpu_model(), "cpu_flags": " ".join(cpu_speed_flags()), "native_bf16": native_bf16(cuda=False),
+            "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "malloc": "kept" if MALLOC_KEPT else "system"}
 
 

@@ -21,6 +21,8 @@ import torch  # noqa: E402
 
 from common import BareStep, count_flops, interleaved, matmul_flops_per_s, median, record, timed  # noqa: E402
 
+from sleep_kd.hardware import native_bf16  # noqa: E402
+
 # (model, batch, precision, threads); seed at a small batch: one step takes seconds.
 FULL = [("utime_small", b, p, t) for b in (32, 64, 128) for p in ("no", "bf16") for t in (2,)] + [
     ("utime_small", 64, "no", 1), ("utime_small", 64, "bf16", 1),
@@ -59,6 +61,17 @@ def build(settings, *, compile_too: bool):
     return steps, flops
 
 
+def bf16_over_fp32(steps: dict, times: dict) -> dict[str, float]:
+    """Per model/batch/threads: median over rounds of fp32 seconds / bf16 seconds (same round)."""
+    ratios = {}
+    for name in steps:
+        if "/bf16/" in name:
+            fp32 = name.replace("/bf16/", "/fp32/")
+            if fp32 in times:
+                ratios[fp32.replace("/fp32", "")] = round(median([a / b for a, b in zip(times[fp32], times[name])]), 3)
+    return ratios
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke run)")
@@ -89,6 +102,9 @@ def main(argv=None) -> dict:
             b_other, b_base = steps[name][1], steps[base][1]
             speedups = [(b_other / t) / (b_base / t0) for t, t0 in zip(times[name], times[base])]
             figures["settings"][name]["windows_per_s_vs_fp32_b64"] = round(median(speedups), 3)
+    figures["bf16_over_fp32"] = bf16_over_fp32(steps, times)
+    print("bf16 / fp32 speed of the same step on this CPU (>1: bf16 is faster; "
+          f"native bf16: {native_bf16(cuda=False)}): " + ", ".join(f"{k} {v:.2f}x" for k, v in figures["bf16_over_fp32"].items()))
     return record("compute", figures, quick=args.quick)
 
 

@@ -94,13 +94,15 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny cohort, few steps, one round (smoke run)")
     parser.add_argument("--strategies", default=None, help=f"comma-separated (default: {','.join(STRATEGIES)})")
-    parser.add_argument("--precision", default="no", choices=("no", "bf16"))
+    parser.add_argument("--precision", default="auto", choices=("auto", "no", "bf16"),
+                        help="auto: bf16 where this CPU runs it natively, else fp32 (sleep_kd/hardware.py)")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--workers", type=int, default=0, help="data.num_workers of the real loop")
     parser.add_argument("--log-every", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per real run (default 16)")
     args = parser.parse_args(argv)
+    args.precision = resolve_mixed_precision(args.precision, cuda=False)[0]
     strategies = args.strategies.split(",") if args.strategies else (["ecg_base", "kd_temp"] if args.quick
                                                                        else list(STRATEGIES))
     batch = args.batch_size or (8 if args.quick else 64)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up, build the embedded synthetic cohort, train the whole 4-class chain
 # (eeg_base, feat_train, feat_temp, ecg_base, feat_wce, kd_temp), evaluate, print the table.
-# bf16 autocast: 1.4x faster than fp32 on CPUs with AVX512-BF16 or AMX (bench/README.md).
+# Precision: auto (the default) trains in bf16 where the CPU or GPU runs it natively (AVX512-BF16,
+# AMX, CUDA compute 8.0+) and in fp32 elsewhere, where bf16 is emulated and far slower; the first
+# lines of each run say which. Pass --mixed-precision no (or bf16) to choose yourself.
 #   bash scripts/demo.sh            (extra arguments go to every train_loop.py call)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +12,7 @@ py="${VENV:-.venv}/bin/python"
 start=$(date +%s)
 # feat_temp pulls in its prerequisites (eeg_base teacher, feat_train student) and says so.
 for strategy in feat_temp ecg_base feat_wce kd_temp; do
-  "$py" train_loop.py --strategy "$strategy" --classes 4 --mixed-precision bf16 "$@"
+  "$py" train_loop.py --strategy "$strategy" --classes 4 "$@"
 done
 runs="runs/synthetic-default/4class"
 "$py" evaluate.py "$runs/eeg_base/best" --compare "$runs/ecg_base/best" "$runs/kd_temp/best" \

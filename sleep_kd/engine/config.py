@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from sleep_kd.errors import InputError
+from sleep_kd.hardware import MIXED_PRECISIONS
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 DEFAULTS_FILE = CONFIG_DIR / "defaults.yaml"
@@ -148,7 +149,7 @@ def validate(config: Mapping) -> None:
         ("data.n_classes", lambda v: v in (3, 4), "3 or 4"),
         ("data.normalization", lambda v: v in ("minmax", "zscore", "none"), "minmax, zscore or none"),
         ("data.split", lambda v: v in ("seed", "pooled", "kfold"), "seed, pooled or kfold"),
-        ("train.mixed_precision", lambda v: v in ("no", "fp16", "bf16"), "no, fp16 or bf16"),
+        ("train.mixed_precision", lambda v: v in MIXED_PRECISIONS, ", ".join(MIXED_PRECISIONS)),
         ("train.lr_schedule", lambda v: v in ("none", "cosine"), "none or cosine"),
         ("train.nonfinite", lambda v: v in ("stop", "skip"), "stop or skip"),
         ("train.epochs", lambda v: v >= 1, "at least 1"),

@@ -27,6 +27,7 @@ from sleep_kd.engine.data import cohort_tag
 from sleep_kd.engine.figures import log_validation_figures
 from sleep_kd.engine.validation import predict, validation_metrics
 from sleep_kd.errors import InputError
+from sleep_kd.hardware import resolve_mixed_precision
 from sleep_kd.strategies import get_strategy
 
 
@@ -44,8 +45,6 @@ class RunResult:
 def make_accelerator(config: Mapping, out: Path) -> Accelerator:
     """The run's Accelerator: precision, accumulation, TensorBoard under ``out``, a collective timeout."""
     train = config["train"]
-    if train["mixed_precision"] == "fp16" and (train["cpu"] or not torch.cuda.is_available()):
-        raise InputError("train.mixed_precision fp16 needs a CUDA GPU (it relies on grad scaling); use bf16 on the CPU")
     timeout = InitProcessGroupKwargs(timeout=timedelta(seconds=train["collective_timeout_s"]))
     # Accelerate keeps one precision per process; a process that trains several runs in turn
     # (scripts/kd_seeds.py, tests, a notebook) starts each from a fresh state. The process group
@@ -55,6 +54,18 @@ def make_accelerator(config: Mapping, out: Path) -> Accelerator:
     return Accelerator(mixed_precision=train["mixed_precision"], gradient_accumulation_steps=train["grad_accum"],
                        cpu=train["cpu"], log_with="tensorboard", project_dir=str(out), kwargs_handlers=[timeout],
                        dynamo_backend="inductor" if train["compile"] else "no")
+
+
+def settle_precision(config: dict) -> str:
+    """Replace ``train.mixed_precision: auto`` by the precision this device runs natively.
+
+    Returns the line to print at start. The resolved config (``config.yaml``, every checkpoint)
+    then holds the precision actually used, which ``evaluate.py --precision auto`` scores in.
+    """
+    train = config["train"]
+    cuda = not train["cpu"] and torch.cuda.is_available()
+    train["mixed_precision"], why = resolve_mixed_precision(train["mixed_precision"], cuda=cuda)
+    return f"[sleep_kd] mixed precision: {why}"
 
 
 def bare_model(accelerator: Accelerator, model: torch.nn.Module) -> torch.nn.Module:
@@ -99,8 +110,10 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
     """Train one strategy as ``config`` says; return the run folder and the best checkpoint's metrics."""
     strategy = get_strategy(config["strategy"])
     out, saved = locate_run(config, Path(resume) if resume is not None else None)
+    precision_line = settle_precision(config)
     accelerator = make_accelerator(config, out)
     say = announce or accelerator.print
+    say(precision_line)
     configure_backends(config, accelerator)
     set_seed(config["seed"])
     parts = build_run(config, strategy, accelerator, announce=say)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sleep_kd.errors import InputError
+from sleep_kd.hardware import MIXED_PRECISIONS, native_bf16
 
-PRECISIONS = ("auto", "no", "bf16", "fp16")
+PRECISIONS = MIXED_PRECISIONS  # the same four words as train.mixed_precision
 DEFAULT_BATCH = 128  # the fastest batch for scoring on a 2-core CPU, fp32 and bf16 (bench/README.md)
 
 
@@ -13,7 +14,7 @@ def trained_precision(checkpoint_config: dict) -> str:
     run = checkpoint_config.get("config")
     train = run.get("train") if isinstance(run, dict) else None
     value = train.get("mixed_precision", "no") if isinstance(train, dict) else "no"
-    return value if value in PRECISIONS[1:] else "no"
+    return value if value in PRECISIONS and value != "auto" else "no"
 
 
 def scoring_precision(requested: str, trained: str, *, cuda: bool) -> str:
@@ -31,13 +32,6 @@ def scoring_precision(requested: str, trained: str, *, cuda: bool) -> str:
         return requested
     if trained == "fp16" and not cuda:
         return "no"
-    if trained == "bf16" and not cuda and not _cpu_has_bf16():
+    if trained == "bf16" and not native_bf16(cuda=cuda):
         return "no"
     return trained
-
-
-def _cpu_has_bf16() -> bool:
-    """True where oneDNN runs bf16 natively (AVX512-BF16 or AMX): there bf16 beats fp32."""
-    import torch
-
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -53,15 +53,17 @@ def test_evaluate_refuses_a_missing_cohort(two_runs, tmp_path, capsys):
 
 
 def test_precision_auto_follows_the_checkpoint_and_the_device(monkeypatch):
+    from sleep_kd import hardware
     from sleep_kd.evaluation import precision
 
-    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: True)
+    monkeypatch.delenv(hardware.FORCE_ENV)
+    monkeypatch.setattr(hardware, "cpu_runs_bf16_natively", lambda: True)
     assert precision.scoring_precision("auto", "bf16", cuda=False) == "bf16"
     assert precision.scoring_precision("auto", "no", cuda=False) == "no"
     assert precision.scoring_precision("auto", "fp16", cuda=False) == "no"
     assert precision.scoring_precision("auto", "fp16", cuda=True) == "fp16"
     assert precision.scoring_precision("no", "bf16", cuda=False) == "no"
-    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: False)  # emulated bf16 is slower than fp32
+    monkeypatch.setattr(hardware, "cpu_runs_bf16_natively", lambda: False)  # emulated bf16 is slower than fp32
     assert precision.scoring_precision("auto", "bf16", cuda=False) == "no"
     assert precision.scoring_precision("bf16", "no", cuda=False) == "bf16"  # asked for: done
     assert precision.trained_precision({"config": {"train": {"mixed_precision": "bf16"}}}) == "bf16"
@@ -70,9 +72,9 @@ def test_precision_auto_follows_the_checkpoint_and_the_device(monkeypatch):
 
 
 def test_a_bf16_trained_checkpoint_scores_in_bf16_by_default(tiny_cohort, tmp_path, train_args, monkeypatch):
-    from sleep_kd.evaluation import precision
+    from sleep_kd import hardware
 
-    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: True)
+    monkeypatch.setenv(hardware.FORCE_ENV, "1")
     assert train_loop.main(["--strategy", "ecg_base", "--mixed-precision", "bf16",
                             *train_args(tiny_cohort, tmp_path, "--max-steps", "2")]) == 0
     out = tmp_path / "report.json"

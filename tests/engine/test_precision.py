@@ -1,0 +1,85 @@
+"""``mixed_precision: auto``: bf16 only where the device runs it natively, fp32 elsewhere."""
+
+import yaml
+import pytest
+
+import train_loop
+from sleep_kd import hardware
+from sleep_kd.errors import InputError
+
+
+@pytest.fixture
+def cpu_bf16(monkeypatch):
+    """``cpu_bf16(True/False)``: pretend the CPU has (or lacks) native bf16, through the one check."""
+    monkeypatch.delenv(hardware.FORCE_ENV, raising=False)
+
+    def pretend(native: bool) -> None:
+        monkeypatch.setattr(hardware, "cpu_runs_bf16_natively", lambda: native)
+    return pretend
+
+
+def test_auto_is_fp32_on_a_cpu_without_native_bf16(cpu_bf16):
+    cpu_bf16(False)
+    precision, why = hardware.resolve_mixed_precision("auto", cuda=False)
+    assert precision == "no"
+    assert why == "fp32 (auto: this CPU has no native bf16, where bf16 would be emulated and slower)"
+
+
+def test_auto_is_bf16_on_a_cpu_with_native_bf16(cpu_bf16):
+    cpu_bf16(True)
+    assert hardware.resolve_mixed_precision("auto", cuda=False) == ("bf16", "bf16 (auto: this CPU runs bf16 natively)")
+
+
+def test_asked_precisions_are_kept_and_emulated_bf16_is_named(cpu_bf16):
+    cpu_bf16(False)
+    assert hardware.resolve_mixed_precision("no", cuda=False) == ("no", "fp32 as asked")
+    precision, why = hardware.resolve_mixed_precision("bf16", cuda=False)
+    assert precision == "bf16" and "has no native bf16" in why
+
+
+def test_auto_never_picks_fp16_and_fp16_off_cuda_is_refused(cpu_bf16):
+    cpu_bf16(True)
+    assert hardware.resolve_mixed_precision("auto", cuda=False)[0] != "fp16"
+    with pytest.raises(InputError, match="fp16 needs a CUDA GPU"):
+        hardware.resolve_mixed_precision("fp16", cuda=False)
+
+
+def test_the_environment_override_forces_either_answer(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_runs_bf16_natively", lambda: True)
+    monkeypatch.setenv(hardware.FORCE_ENV, "0")
+    assert hardware.native_bf16(cuda=False) is False
+    monkeypatch.setattr(hardware, "cpu_runs_bf16_natively", lambda: False)
+    monkeypatch.setenv(hardware.FORCE_ENV, "1")
+    assert hardware.native_bf16(cuda=False) is True
+
+
+@pytest.mark.parametrize("native, expected", [(False, "no"), (True, "bf16")])
+def test_a_run_saves_and_prints_the_precision_auto_chose(native, expected, cpu_bf16, tiny_cohort, tmp_path,
+                                                         train_args, capsys):
+    cpu_bf16(native)
+    out = tmp_path / "run"
+    assert train_loop.main(["--strategy", "ecg_base", *train_args(tiny_cohort, tmp_path, "--out", str(out),
+                                                                  "--max-steps", "1")]) == 0
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["mixed_precision"] == expected
+    chosen = "bf16 (auto: this CPU runs bf16 natively)" if native else "fp32 (auto: this CPU has no native bf16"
+    assert f"[sleep_kd] mixed precision: {chosen}" in capsys.readouterr().out
+
+
+def test_auto_is_the_default():
+    from sleep_kd.engine.config import defaults
+
+    assert defaults()["train"]["mixed_precision"] == "auto"
+
+
+def test_a_cpu_limited_to_avx2_is_seen_as_without_native_bf16(tmp_path):
+    """oneDNN's ISA cap is how an AVX2-only CPU is imitated here: the real check must follow it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != hardware.FORCE_ENV}
+    env["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    code = "from sleep_kd.hardware import resolve_mixed_precision as r; print(r('auto', cuda=False)[0])"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert result.stdout.strip() == "no"
