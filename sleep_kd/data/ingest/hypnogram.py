@@ -8,45 +8,16 @@ one annotation per run of equal stages) are split into epochs of the scoring len
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sleep_kd.data.cohort_file import EpochTable
 from sleep_kd.data.stages import is_stage_label, parse_stage
 from sleep_kd.errors import InputError
 
 # Onsets are written with a few decimals in EDF+ TALs: tolerate that much disagreement (seconds).
 TIME_TOLERANCE_S = 1e-3
-
-
-@dataclass(frozen=True)
-class EpochTable:
-    """Scoring epochs of one night.
-
-    Attributes
-    ----------
-    onset : np.ndarray of float64, shape (n_epochs,)
-        Seconds from the reference (file start or first stored sample).
-    duration : np.ndarray of float64, shape (n_epochs,)
-        Seconds.
-    stage : np.ndarray of int8, shape (n_epochs,)
-        Stage codes.
-    """
-
-    onset: np.ndarray
-    duration: np.ndarray
-    stage: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.onset.size)
-
-    def select(self, mask: np.ndarray) -> EpochTable:
-        return EpochTable(self.onset[mask], self.duration[mask], self.stage[mask])
-
-    def shifted(self, seconds: float) -> EpochTable:
-        """The same epochs with ``seconds`` added to every onset."""
-        return EpochTable(self.onset + seconds, self.duration, self.stage)
 
 
 def _mode_duration(durations: np.ndarray) -> float:

@@ -17,9 +17,9 @@ from tqdm import tqdm
 
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.hypnogram import TIME_TOLERANCE_S
-from sleep_kd.data.ingest.resampling import resample
+from sleep_kd.data.resampling import resample
 from sleep_kd.data.ingest.sources import RecordingRef, Source, create_source
-from sleep_kd.data.ingest.store import CohortWriter, StoredRecording
+from sleep_kd.data.cohort_file import CohortWriter, StoredRecording
 from sleep_kd.data.stages import Stage
 from sleep_kd.errors import InputError
 
