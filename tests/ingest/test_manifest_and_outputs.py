@@ -159,3 +159,14 @@ def test_bad_numbers_and_code_maps_exit_2_before_any_work(tmp_path, capsys, flag
                                   flag, value], capsys)
     assert code == 2 and err == f"error: {reason}\n"
     assert not (tmp_path / "c.h5").exists()
+
+
+def test_edf_plus_annotations_of_another_length_than_declared_are_refused(tmp_path):
+    from tests.ingest.fixtures import write_annotations
+
+    _night(tmp_path / "night1.edf")
+    write_annotations(tmp_path / "night1-Hypnogram.edf", [(0, 30, "Sleep stage W"), (30, 30, "Sleep stage 2")])
+    assert ingest("edf", tmp_path, tmp_path / "c.h5", sfreq=64, progress=False, eeg=EEG).written == ["night1"]
+    with pytest.raises(InputError, match=r"night1-Hypnogram.edf: annotation at 0 s lasts 30 s, not a whole number of "
+                                         r"20 s epochs"):
+        ingest("edf", tmp_path, tmp_path / "c.h5", sfreq=64, progress=False, strict=True, eeg=EEG, scoring_epoch_s=20)

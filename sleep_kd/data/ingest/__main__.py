@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--modalities", nargs="+", choices=("eeg", "ecg"), help="nsrr: signals to store (default both)")
     group.add_argument("--epoch-s", type=float, help="edf: line step of one-label-per-line text hypnograms (s, default 30)")
     group.add_argument("--scoring-epoch-s", type=float,
-                       help="edf: scoring epoch when text hypnogram lines are finer (e.g. --epoch-s 5 --scoring-epoch-s 30)")
+                       help="edf: the scoring epoch (s); finer text hypnogram lines are merged into it "
+                            "(e.g. --epoch-s 5 --scoring-epoch-s 30), EDF+ stage annotations are checked against it")
     builtin = "; ".join(f"{name}: {codes}" for name, codes in STAGE_CODE_MAPS.items())
     group.add_argument("--stage-codes", help=f"edf: meaning of numeric stage labels, a name ({builtin}) or your own "
                                              "'CODE=STAGE,...' with stages W N1 N2 N3 N4 R M ?")

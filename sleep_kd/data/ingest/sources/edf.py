@@ -102,7 +102,9 @@ class EdfSource:
     epoch_s : float
         Line step of one-label-per-line text hypnograms (seconds).
     scoring_epoch_s : float, optional
-        Scoring epoch when text hypnogram lines are finer than it (default: ``epoch_s``).
+        Scoring epoch: text hypnogram lines finer than it are merged into it; EDF+ stage
+        annotations must each last a whole number of it (default: ``epoch_s`` for text files, the
+        most common annotation duration for EDF+).
     stage_codes : str, optional
         Numeric stage code map (:func:`sleep_kd.data.stages.stage_code_map`): a built-in name or
         ``"5=W,4=R,..."``; numeric hypnograms are refused without it.
@@ -177,7 +179,8 @@ class EdfSource:
         if path.suffix.lower() in TEXT_SUFFIXES:
             return read_text_stages(path, epoch_s=self.epoch_s, scoring_epoch_s=self.scoring_epoch_s,
                                     codes=self.codes)
-        epochs = read_annotation_stages(path, codes=self.codes)
+        # A declared scoring epoch is checked against the annotations (each a whole number of it).
+        epochs = read_annotation_stages(path, epoch_s=self.scoring_epoch_s, codes=self.codes)
         hyp_start = edf_reader.read_header(path).start
         if hyp_start is not None and header.start is not None:
             epochs = epochs.shifted((hyp_start - header.start).total_seconds())
