@@ -149,6 +149,7 @@ def test_out_under_a_file_or_an_unwritable_folder_is_refused_naming_the_folder(t
     ("--sfreq", "-100", "--sfreq must be a positive number of Hz, got -100.0"),
     ("--scoring-epoch-s", "-30", "--scoring-epoch-s must be a positive number of seconds, got -30.0"),
     ("--epoch-s", "inf", "--epoch-s must be a positive number of seconds, got inf"),
+    ("--workers", "0", "--workers must be a whole number of processes, at least 1; got 0"),
     ("--stage-codes", "W=5", "--stage-codes 'W=5': item 'W=5' is not CODE=LABEL (e.g. 5=W); built-in names: aasm, "
                              "reverse, rk"),
 ])

@@ -245,6 +245,8 @@ def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, st
     out = Path(out)
     if not isinstance(sfreq, (int, float)) or not np.isfinite(sfreq) or sfreq <= 0:
         raise InputError(f"--sfreq must be a positive number of Hz, got {sfreq!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"--workers must be a whole number of processes, at least 1; got {workers!r}")
     check_output(out)
     adapter = create_source(source, **source_options)
     root, refs = _find(adapter, source, root, manifest)
@@ -256,7 +258,7 @@ def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, st
     summary = IngestSummary(out=out)
     bar = tqdm(total=len(refs), desc=f"ingest {source}", unit="night", disable=not progress, file=sys.stderr)
     with CohortWriter(out, sfreq=sfreq, source=source) as writer:
-        for ref, result in _results(adapter, refs, sfreq=sfreq, root=root, workers=max(1, int(workers))):
+        for ref, result in _results(adapter, refs, sfreq=sfreq, root=root, workers=workers):
             bar.update(1)
             if isinstance(result, str):
                 if strict:
