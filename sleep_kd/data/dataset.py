@@ -13,18 +13,14 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from scipy.signal import firwin, resample_poly
 from torch.utils.data import Dataset
 
-from sleep_kd.data.ingest import store
-from sleep_kd.data.ingest.resampling import rate_ratio
+from sleep_kd.data import cohort_file as store
+from sleep_kd.data.resampling import rate_ratio, resampler
 from sleep_kd.data.stages import class_names, to_classes
 from sleep_kd.errors import InputError
 
 NORMALIZATIONS = ("minmax", "zscore", "none")
-# resample_poly's default filter spans 10 * max(up, down) samples of the upsampled signal each
-# side; reading that much beyond the window keeps the window's edges free of padding artefacts.
-_FILTER_HALF_WIDTH = 10
 
 
 def normalize(window: np.ndarray, method: str) -> np.ndarray:
@@ -55,7 +51,7 @@ class CohortWindows(Dataset):
     Parameters
     ----------
     path : str or Path
-        Cohort HDF5 file (:mod:`sleep_kd.data.ingest.store`).
+        Cohort HDF5 file (:mod:`sleep_kd.data.cohort_file`).
     n_classes : {3, 4}
         Label mapping (:func:`sleep_kd.data.stages.to_classes`); movement and unscored epochs are
         dropped.
@@ -78,7 +74,7 @@ class CohortWindows(Dataset):
                  modalities: Sequence[str] = ("eeg", "ecg")) -> None:
         if normalization not in NORMALIZATIONS:
             raise InputError(f"normalization {normalization!r}: expected one of {', '.join(NORMALIZATIONS)}")
-        bad = [m for m in modalities if m not in store.MODALITIES]
+        bad = [m for m in modalities if m not in store.MODALITIES]  # one list, in cohort_file
         if bad or not modalities:
             raise InputError(f"modalities {list(modalities)!r}: expected a non-empty subset of {store.MODALITIES}")
         if window_s <= 0 or (sfreq is not None and sfreq <= 0):
@@ -109,6 +105,11 @@ class CohortWindows(Dataset):
         missing = [rid for rid in chosen if rid not in set(known)]
         if missing:
             raise InputError(f"{self.path}: no recording {missing[0]!r} in the cohort file")
+        groups = [handle["recordings"][rid] for rid in chosen]
+        for modality in self.modalities:  # a whole cohort without it: say so once (an ECG-only cohort)
+            if groups and not any(modality in group for group in groups):
+                held = ", ".join(m.upper() for m in store.cohort_modalities(handle)) or "no signal"
+                raise InputError(f"{self.path}: {modality.upper()} is needed but the cohort holds only {held}")
         for rid in chosen:
             group = handle["recordings"][rid]
             for modality in self.modalities:
@@ -134,16 +135,14 @@ class CohortWindows(Dataset):
         self.labels = concat(labels)
 
     def _setup_resampling(self) -> None:
+        """Windows are resampled by ingest's own resampler, read with its filter's reach either side."""
         self._up, self._down = rate_ratio(self.file_sfreq, self.sfreq)
         if self._up == self._down:
             self._margin = 0
             return
-        # resample_poly's own filter, designed once here rather than on every call.
-        taps = 2 * _FILTER_HALF_WIDTH * max(self._up, self._down) + 1
-        self._filter = firwin(taps, 1.0 / max(self._up, self._down), window=("kaiser", 5.0))
-        half_width = -(-_FILTER_HALF_WIDTH * max(self._up, self._down) // self._up)
+        self._resampler = resampler(self._up, self._down)
         # A multiple of `down` so the window start falls on an output sample.
-        self._margin = self._down * -(-half_width // self._down)
+        self._margin = self._down * -(-self._resampler.reach // self._down)
 
     def __len__(self) -> int:
         return int(self.labels.size)
@@ -166,7 +165,7 @@ class CohortWindows(Dataset):
         chunk = data[max(lo, 0):min(hi, data.shape[0])]
         if lo < 0 or hi > data.shape[0]:
             chunk = np.pad(chunk, (max(-lo, 0), max(hi - data.shape[0], 0)), mode="edge")
-        out = resample_poly(chunk, self._up, self._down, window=self._filter)
+        out = self._resampler(chunk)
         first = self._margin * self._up // self._down
         return out[first:first + self.n_times].astype(np.float32, copy=False)
 

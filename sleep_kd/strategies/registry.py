@@ -12,10 +12,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from sleep_kd.data.cohort_file import MODALITIES  # noqa: F401  (re-exported: the cohort file defines them)
 from sleep_kd.errors import InputError
 from sleep_kd.losses import get_loss
-
-MODALITIES = ("eeg", "ecg")
 
 
 @dataclass(frozen=True)

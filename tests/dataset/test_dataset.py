@@ -12,8 +12,8 @@ from scipy.signal import resample_poly
 from torch.utils.data import DataLoader
 
 from sleep_kd.data.dataset import CohortWindows, normalize
-from sleep_kd.data.ingest.hypnogram import EpochTable
-from sleep_kd.data.ingest.store import CohortWriter, StoredRecording
+from sleep_kd.data.cohort_file import EpochTable
+from sleep_kd.data.cohort_file import CohortWriter, StoredRecording
 from sleep_kd.errors import InputError
 
 FS = 100.0

@@ -90,3 +90,51 @@ def test_sha256_of_a_file_larger_than_a_block(tmp_path):
     path.write_bytes(data)
     assert edf_reader.sha256_file(path) == hashlib.sha256(data).hexdigest()
     assert edf_reader.sha256_file(path, block_bytes=1000) == hashlib.sha256(data).hexdigest()
+
+
+def _edf_plus(path, *, seconds=4, sfreq=10.0):
+    """An EDF+ file of one channel in 1 s records (each record's TAL gives its start: +0, +1, ...)."""
+    import edfio
+
+    signal = edfio.EdfSignal(np.sin(np.arange(int(seconds * sfreq))), sfreq, label="EEG X", physical_dimension="uV")
+    edfio.Edf([signal], annotations=[edfio.EdfAnnotation(0, None, "start")]).write(path)
+    data = bytearray(path.read_bytes())
+    assert data[192:197] == b"EDF+C"
+    data[192:197] = b"EDF+D"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_edf_plus_d_whose_records_follow_each_other_is_read_as_continuous(tmp_path):
+    header = edf_reader.read_header(_edf_plus(tmp_path / "d.edf"))
+    assert header.discontinuous and header.duration_s == 4.0
+    signal, sfreq = edf_reader.read_signal(header, "EEG X")
+    assert sfreq == 10.0 and signal.shape == (40,)
+
+
+def test_edf_plus_d_with_a_gap_is_refused_naming_the_record(tmp_path):
+    path = _edf_plus(tmp_path / "d.edf")
+    data = path.read_bytes()
+    # Record 2 starts 60 s later than a continuous record would: "+2" becomes "+62" (same TAL width).
+    at = data.index(b"+2\x14\x14\x00\x00")
+    path.write_bytes(data[:at] + b"+62\x14\x14\x00" + data[at + 6:])
+    with pytest.raises(InputError) as error:
+        edf_reader.read_header(path)
+    assert str(error.value) == (
+        "d.edf: EDF+D (discontinuous) file: data record 2 starts at 62 s, expected 2 s for continuous data; "
+        "refused, since reading across the gap would shift every later epoch (split the file at its gaps or "
+        "export it as EDF+C)")
+
+
+def test_a_lead_flat_except_a_few_spikes_counts_as_flat():
+    lead_off = np.zeros(10_000)
+    lead_off[[100, 5000, 9000]] = 800.0  # three spikes on a disconnected lead
+    with pytest.raises(InputError, match=r"f.edf: channel 'ECG' is flat \(9997 of its 10000 samples equal 0; "
+                                         r"a disconnected lead\?\)"):
+        edf_reader.check_signal(lead_off, source="f.edf", channel="ECG")
+    # Just under the rule (half the samples at one value) is a signal, and so is coarse quantisation.
+    half = np.zeros(10_000)
+    half[:5000] = np.arange(1, 5001)
+    edf_reader.check_signal(half, source="f.edf", channel="ECG")
+    coarse = np.round(np.random.default_rng(0).normal(0, 2, 10_000))  # about 20% of samples share a value
+    edf_reader.check_signal(coarse, source="f.edf", channel="EEG")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sleep_kd.data.ingest.hypnogram import build_epochs, read_annotation_stages, read_text_stages
-from sleep_kd.data.stages import Stage
+from sleep_kd.data.stages import Stage, stage_code_map
 from sleep_kd.errors import InputError
 
 
@@ -65,3 +65,62 @@ def test_csv_hypnogram_unknown_label_names_it(tmp_path):
     path.write_text("W\nN1\nDeep\n")
     with pytest.raises(InputError, match="'Deep'"):
         read_text_stages(path)
+
+
+def test_numeric_hypnogram_without_a_code_map_shows_the_codes_found(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_text("5\n5\n3\n2\n4\n-2\n")
+    with pytest.raises(InputError) as error:
+        read_text_stages(path)
+    assert str(error.value) == ("n.txt: numeric stage codes (-2, 2, 3, 4, 5) need a code map: pass --stage-codes "
+                                "NAME (aasm, reverse, rk; see --help) or your own, e.g. "
+                                "--stage-codes '0=W,1=N1,2=N2,3=N3,4=R'")
+
+
+def test_numeric_hypnogram_read_with_the_reverse_convention(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_text("5\n5\n3\n2\n4\n-2\n")
+    epochs = read_text_stages(path, codes=stage_code_map("reverse"))
+    assert epochs.stage.tolist() == [0, 0, 1, 2, 5, -2]
+    # The same file under the 0 = W convention would have been W as REM, stage 1 as stage 3:
+    assert read_text_stages(path, codes=stage_code_map("5=R,3=N3,2=N2,4=N4,-2=?")).stage.tolist() == [5, 5, 3, 2, 4, -2]
+
+
+def test_numeric_csv_column_needs_a_code_map_too(tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_text("onset,duration,stage\n0,30,0\n30,30,4\n")
+    with pytest.raises(InputError, match=r"n.csv: numeric stage codes \(0, 4\) need a code map"):
+        read_text_stages(path)
+    assert read_text_stages(path, codes=stage_code_map("aasm")).stage.tolist() == [0, 5]
+
+
+def test_bracketed_header_line_is_skipped(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_text("[Hypnogram]\nW\nN1\nN2\n")
+    assert read_text_stages(path).stage.tolist() == [0, 1, 2]
+
+
+def test_lines_finer_than_the_scoring_epoch_are_merged_when_they_agree(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_text("[Hypnogram]\n" + "W\n" * 4 + "N2\n" * 4 + "rem\nREM\nREM\nREM\n" + "N2\n" * 2)
+    epochs = read_text_stages(path, epoch_s=5, scoring_epoch_s=20)
+    # 14 lines of 5 s: three 20 s epochs; the last two lines (10 s) are not a whole epoch and are dropped.
+    assert epochs.stage.tolist() == [0, 2, 5]
+    assert epochs.onset.tolist() == [0, 20, 40] and epochs.duration.tolist() == [20, 20, 20]
+
+
+def test_lines_that_disagree_inside_a_scoring_epoch_are_refused_with_the_line_number(tmp_path):
+    path = tmp_path / "n.txt"
+    # Lines 2-7: the first 30 s epoch (all W); lines 8-13 the second, whose fourth line says N1.
+    path.write_text("[Hypnogram]\n" + "W\n" * 6 + "W\n" * 3 + "N1\n" + "W\n" * 2)
+    with pytest.raises(InputError) as error:
+        read_text_stages(path, epoch_s=5, scoring_epoch_s=30)
+    assert str(error.value) == "n.txt: line 11 ('N1') disagrees with line 8 ('W') inside the 30 s scoring epoch at 30 s"
+
+
+def test_scoring_epoch_that_is_not_a_whole_number_of_lines_is_refused(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_text("W\n" * 10)
+    with pytest.raises(InputError, match=r"n.txt: the scoring epoch \(30 s\) is not a whole number of hypnogram lines "
+                                         r"of 7 s \(--epoch-s\)"):
+        read_text_stages(path, epoch_s=7, scoring_epoch_s=30)

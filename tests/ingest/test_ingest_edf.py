@@ -17,24 +17,49 @@ from tests.ingest.fixtures import night_signals, write_edf
 
 
 def test_builtin_sources_are_listed():
-    assert list_sources() == ["edf", "mass"]
+    assert list_sources() == ["edf", "mass", "nsrr"]
+
+
+def _sleep_edf_excerpt(real_data_dir, folder: Path, *, hypnogram_s: float) -> Path:
+    """The 300 s Sleep-EDF excerpt beside its hypnogram cut to the first ``hypnogram_s`` seconds."""
+    from sleep_kd.data.ingest import edf_reader
+    from tests.ingest.fixtures import write_annotations
+
+    folder.mkdir()
+    shutil.copy(real_data_dir / "sleep-edf" / "SC4001E0-PSG-first300s.edf", folder)
+    original = real_data_dir / "sleep-edf" / "SC4001EC-Hypnogram.edf"
+    # The first annotation is 30630 s of wake: the cut keeps that one, shortened (after one 30 s
+    # epoch, which makes 30 s the most common duration, as in the whole file).
+    write_annotations(folder / original.name, [(0.0, 30.0, "Sleep stage W"), (30.0, hypnogram_s - 30, "Sleep stage W")],
+                      start=edf_reader.read_header(original).start)
+    return folder
 
 
 def test_sleep_edf_excerpt_keeps_the_epochs_inside_the_signal(real_data_dir, tmp_path):
     out = tmp_path / "se.h5"
-    summary = ingest("edf", real_data_dir / "sleep-edf", out, sfreq=100, progress=False, eeg="EEG Fpz-Cz")
+    root = _sleep_edf_excerpt(real_data_dir, tmp_path / "sleep-edf", hypnogram_s=330)  # one epoch past the end
+    summary = ingest("edf", root, out, sfreq=100, progress=False, eeg="EEG Fpz-Cz")
     assert summary.written == ["SC4001E0-PSG-first300s"] and summary.epochs_per_stage == {"W": 10}
     with h5py.File(out) as f:
         rec = f["recordings/SC4001E0-PSG-first300s"]
         assert "ecg" not in rec and rec["eeg"].shape == (30000,)
         assert rec["epochs/onset"][()].tolist() == list(np.arange(10) * 30.0)
-        assert rec.attrs["subject"] == "SC400" and rec.attrs["standard"] == "R&K"
+        assert rec.attrs["subject"] == "SC400" and rec.attrs["standard"] == "unknown"  # only W left
         assert rec.attrs["hypnogram_file"] == "SC4001EC-Hypnogram.edf"
 
 
+def test_a_whole_night_hypnogram_beside_a_300_s_excerpt_is_refused(real_data_dir, tmp_path):
+    # 2640 of its 2650 scored epochs lie past the 300 s of signal: it cannot describe this recording.
+    with pytest.raises(InputError, match=r"SC4001E0-PSG-first300s.edf: 2640 of the hypnogram's 2650 scored epochs "
+                                         r"lie outside the signal's 300 s \(last epoch ends at 86400 s\)"):
+        ingest("edf", real_data_dir / "sleep-edf", tmp_path / "se.h5", sfreq=100, progress=False, strict=True,
+               eeg="EEG Fpz-Cz")
+
+
 def test_sleep_edf_at_200_hz_is_skipped_for_a_low_rate(real_data_dir, tmp_path):
+    root = _sleep_edf_excerpt(real_data_dir, tmp_path / "sleep-edf", hypnogram_s=300)
     with pytest.raises(InputError, match="EEG sampled at 100 Hz, below the target 200 Hz"):
-        ingest("edf", real_data_dir / "sleep-edf", tmp_path / "se.h5", progress=False, strict=True, eeg="EEG Fpz-Cz")
+        ingest("edf", root, tmp_path / "se.h5", progress=False, strict=True, eeg="EEG Fpz-Cz")
 
 
 def test_pairing_by_shared_prefix():
@@ -95,6 +120,6 @@ def test_missing_channel_error_names_channel_and_file(real_data_dir, tmp_path, c
     assert "\n" not in err
 
 
-def test_edf_source_requires_an_eeg_channel(real_data_dir, tmp_path):
-    with pytest.raises(InputError, match="source 'edf' needs the EEG channel"):
+def test_edf_source_requires_a_channel(real_data_dir, tmp_path):
+    with pytest.raises(InputError, match=r"source 'edf' needs a channel: --eeg NAME \(or 'A - B'\), --ecg NAME, or both"):
         ingest("edf", real_data_dir / "sleep-edf", tmp_path / "x.h5", progress=False)

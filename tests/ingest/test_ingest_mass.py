@@ -40,7 +40,8 @@ def test_mass_cohort_schema_and_channel_choices(mass_root, tmp_path):
     assert summary.written == ["01-01-0001", "01-02-0001", "01-03-0001", "01-04-0001"]
     assert summary.epochs_per_stage == {"W": 5, "N1": 3, "N2": 5, "N3": 2, "N4": 1, "R": 3, "UNSCORED": 1}
     with h5py.File(out) as f:
-        assert dict(f.attrs) == {"format": "sleep_kd.cohort", "format_version": 1, "sfreq": SFREQ, "source": "mass"}
+        assert dict(f.attrs) == {"format": "sleep_kd.cohort", "format_version": 1, "sfreq": SFREQ, "source": "mass",
+                                 "modalities": "eeg,ecg"}
         ss2 = f["recordings/01-02-0001"]
         assert ss2.attrs["eeg_derivation"] == "EEG C4-CLE - EEG A1-CLE" and ss2.attrs["standard"] == "R&K"
         assert f["recordings/01-04-0001"].attrs["ecg_derivation"] == "-1 * ECG ECGII"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from sleep_kd.data.ingest.resampling import PolyphaseResampler, rate_ratio, resample
+from sleep_kd.data.resampling import PolyphaseResampler, rate_ratio, resample
 
 
 @pytest.mark.parametrize("sfreq_in, sfreq_out, n", [
@@ -32,7 +32,7 @@ def test_same_rate_is_a_float32_copy_of_the_input():
 
 
 def test_long_signals_are_processed_in_blocks(monkeypatch):
-    from sleep_kd.data.ingest import resampling
+    from sleep_kd.data import resampling
 
     x = np.random.default_rng(0).standard_normal(20_000)
     whole = PolyphaseResampler(25, 64)(x)

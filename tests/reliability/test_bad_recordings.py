@@ -15,7 +15,8 @@ import pytest
 
 from sleep_kd.data.ingest.__main__ import main
 from tests.ingest.fixtures import LABELS, MASS_EEG, night_signals, write_annotations, write_edf, write_mass_night
-from tests.reliability.conftest import run_cli
+from tests.ingest.nsrr_fixtures import BILLION_LAUGHS, stage_event, write_nsrr_night
+from tests.reliability.conftest import run_cli, snapshot
 
 SFREQ = 128.0  # the nights' rate; ingested at half of it
 TARGET = "64"
@@ -105,6 +106,30 @@ def flat_ecg(folder):
     return f"{BAD} PSG.edf: channel 'ECG ECGI' is flat (constant 0)"
 
 
+def ecg_flat_but_for_spikes(folder):
+    write_mass_night(folder, BAD, STAGES, sfreq=SFREQ)
+    n = int(len(STAGES) * 30 * SFREQ)
+    signals = night_signals(MASS_EEG, n, SFREQ)
+    signals["ECG ECGI"] = np.zeros(n)
+    signals["ECG ECGI"][[500, 7000, 12000]] = 300.0  # a disconnected lead with three spikes
+    write_edf(_psg(folder), signals, SFREQ)
+    return f"{BAD} PSG.edf: channel 'ECG ECGI' is flat ({n - 3} of its {n} samples equal 0; a disconnected lead?)"
+
+
+def discontinuous_with_a_gap(folder):
+    write_mass_night(folder, BAD, STAGES, sfreq=SFREQ)
+    n = int(len(STAGES) * 30 * SFREQ)
+    write_edf(_psg(folder), night_signals(MASS_EEG + ("ECG ECGI",), n, SFREQ), SFREQ, annotations=[(0, 0, "start")])
+    data = bytearray(_psg(folder).read_bytes())
+    data[192:197] = b"EDF+D"
+    at = bytes(data).index(b"+60\x14\x14\x00")  # record 60 starts 60 s in; make it 900 s (a 14-min gap)
+    data[at:at + 6] = b"+900\x14\x14"
+    _psg(folder).write_bytes(bytes(data))
+    return (f"{BAD} PSG.edf: EDF+D (discontinuous) file: data record 60 starts at 900 s, expected 60 s for continuous "
+            "data; refused, since reading across the gap would shift every later epoch (split the file at its gaps "
+            "or export it as EDF+C)")
+
+
 def annotations_past_the_end(folder):
     write_mass_night(folder, BAD, STAGES, sfreq=SFREQ)
     write_annotations(folder / f"{BAD} Base.edf", [(i * 30.0, 30.0, LABELS[s]) for i, s in enumerate(STAGES + "2")])
@@ -145,7 +170,7 @@ def hypnogram_not_an_edf(folder):
 
 MASS_CASES = [truncated_edf, not_an_edf, header_size_edited, record_count_raised, record_count_lowered,
               digital_range_empty, missing_eeg_channel, missing_ecg_channel, rate_below_target, flat_ecg,
-              annotations_past_the_end, overlapping_annotations, unknown_stage_label, empty_hypnogram,
+              ecg_flat_but_for_spikes, discontinuous_with_a_gap, annotations_past_the_end, overlapping_annotations, unknown_stage_label, empty_hypnogram,
               missing_hypnogram, hypnogram_not_an_edf]
 
 
@@ -202,6 +227,16 @@ EDF_CASES = {
                     "bravo.csv: line 3 is not onset,duration,stage numbers"),
     "odd_duration": ("onset,duration,stage\n0,30,W\n30,45,N1\n",
                      "bravo.csv: annotation at 30 s lasts 45 s, not a whole number of 30 s epochs"),
+    "numeric_without_a_code_map": ("5\n3\n2\n4\n",
+                                   "bravo.csv: numeric stage codes (2, 3, 4, 5) need a code map: pass --stage-codes "
+                                   "NAME (aasm, reverse, rk; see --help) or your own, e.g. "
+                                   "--stage-codes '0=W,1=N1,2=N2,3=N3,4=R'"),
+    "onsets_in_milliseconds": ("onset,duration,stage\n0,30,W\n30000,30,N2\n60000,30,N2\n90000,30,REM\n",
+                               "bravo.edf: 3 of the hypnogram's 4 scored epochs lie outside the signal's 120 s (last "
+                               "epoch ends at 90030 s): it does not describe this recording (another night's file, "
+                               "or times in another unit?)"),
+    "another_epoch_length": ("onset,duration,stage\n0,20,W\n20,20,N1\n40,20,N2\n",
+                             "bravo.csv: annotation at 0 s lasts 20 s, not a whole number of 30 s epochs"),
 }
 
 
@@ -214,6 +249,29 @@ def test_bad_csv_hypnogram_is_skipped_with_its_reason_or_stops_a_strict_run(case
     (tmp_path / "out").mkdir()
     check_skip_then_strict(["--source", "edf", "--root", root, "--sfreq", TARGET, "--eeg", "EEG C3-CLE - EEG A2-CLE",
                             "--ecg", "ECG ECGI"], tmp_path / "out" / "cohort.h5", "bravo", reason, ["alpha"], capsys)
+
+
+def test_lines_that_disagree_inside_a_scoring_epoch_are_skipped_naming_the_line(tmp_path, capsys):
+    root = tmp_path / "site"
+    _edf_night(root / "ward", "alpha", "W\nW\nW\nN2\nN2\nN2\n" * 2)
+    _edf_night(root / "ward", "bravo", "W\nW\nW\nN2\nN1\nN2\n" * 2)
+    (tmp_path / "out").mkdir()
+    check_skip_then_strict(["--source", "edf", "--root", root, "--sfreq", TARGET, "--eeg", "EEG C3-CLE - EEG A2-CLE",
+                            "--epoch-s", "10", "--scoring-epoch-s", "30"], tmp_path / "out" / "cohort.h5", "bravo",
+                           "bravo.csv: line 5 ('N1') disagrees with line 4 ('N2') inside the 30 s scoring epoch at 30 s",
+                           ["alpha"], capsys)
+
+
+def test_manifest_row_with_a_missing_hypnogram_is_skipped_naming_the_row(tmp_path, capsys):
+    root = tmp_path / "site"
+    _edf_night(root, "alpha", "W\nN2\nN2\nREM\n")
+    _edf_night(root, "bravo", "W\nN2\nN2\nREM\n")
+    (root / "pairs.csv").write_text("signal,hypnogram\nalpha.edf,alpha.csv\nbravo.edf,scoring/bravo.csv\n")
+    (tmp_path / "out").mkdir()
+    check_skip_then_strict(["--source", "edf", "--manifest", root / "pairs.csv", "--sfreq", TARGET,
+                            "--eeg", "EEG C3-CLE - EEG A2-CLE"], tmp_path / "out" / "cohort.h5", "bravo",
+                           f"pairs.csv line 3: hypnogram file {root / 'scoring' / 'bravo.csv'} not found", ["alpha"],
+                           capsys)
 
 
 def test_edf_source_missing_ecg_channel_names_it(tmp_path, capsys):
@@ -241,3 +299,92 @@ def test_nothing_usable_exits_2_and_keeps_the_previous_cohort(tmp_path, capsys):
     assert stderr.splitlines()[-1] == f"error: {root}: no recording could be written (1 skipped; first: {reason})"
     assert out.read_bytes() == b"an earlier cohort file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.h5", "mass"]
+
+
+# NSRR nights (SHHS layout): EDFs from the project's writer, annotation XML written by the tests.
+
+def _nsrr_missing_annotation(root):
+    _, xml = write_nsrr_night(root, "shhs1-200002")
+    xml.unlink()
+    return "shhs1-200002.edf: no annotation file shhs1-200002-nsrr.xml (expected in polysomnography/annotations-events-nsrr/)"
+
+
+def _nsrr_malformed(root):
+    write_nsrr_night(root, "shhs1-200002", xml="<PSGAnnotation><EpochLength>30</EpochLength><ScoredEvent>\n</PSG>")
+    return "shhs1-200002-nsrr.xml: not well-formed XML (mismatched tag at line 2)"
+
+
+def _nsrr_billion_laughs(root):
+    write_nsrr_night(root, "shhs1-200002", xml=BILLION_LAUGHS)
+    return ("shhs1-200002-nsrr.xml: refused: the file declares the XML entity 'lol' (entity declarations are refused, "
+            "never expanded)")
+
+
+def _nsrr_no_ecg(root):
+    write_nsrr_night(root, "shhs1-200002", channels=("EEG", "EEG(sec)", "EMG"))
+    return "shhs1-200002.edf: no ECG channel for cohort shhs (tried 'ECG', 'EKG'; pass --ecg NAME)"
+
+
+def _nsrr_scored_past_the_end(root):
+    events = [stage_event("Wake|0", 0, 30), stage_event("Stage 2 sleep|2", 30, 900)]  # 930 s of scoring, 180 s of signal
+    write_nsrr_night(root, "shhs1-200002", events=events)
+    return ("shhs1-200002.edf: 25 of the hypnogram's 31 scored epochs lie outside the signal's 180 s (last epoch ends at "
+            "930 s): it does not describe this recording (another night's file, or times in another unit?)")
+
+
+NSRR_CASES = [_nsrr_missing_annotation, _nsrr_malformed, _nsrr_billion_laughs, _nsrr_no_ecg, _nsrr_scored_past_the_end]
+
+
+@pytest.mark.parametrize("make_bad", NSRR_CASES, ids=lambda f: f.__name__.lstrip("_"))
+def test_bad_nsrr_night_is_skipped_with_its_reason_or_stops_a_strict_run(make_bad, tmp_path, capsys):
+    root = tmp_path / "shhs"
+    write_nsrr_night(root, "shhs1-200001")
+    reason = make_bad(root)
+    (tmp_path / "out").mkdir()
+    check_skip_then_strict(["--source", "nsrr", "--root", root, "--sfreq", TARGET], tmp_path / "out" / "cohort.h5",
+                           "shhs1-200002", reason, ["shhs1-200001"], capsys)
+
+
+def test_a_night_without_a_scored_epoch_is_written_with_a_warning(tmp_path, capsys):
+    root = tmp_path / "shhs"
+    write_nsrr_night(root, "shhs1-200001")
+    write_nsrr_night(root, "shhs1-200002", events=[stage_event("Unscored|9", 0, 180)])
+    code, stdout, stderr = run_cli(main, ["--source", "nsrr", "--root", root, "--out", tmp_path / "c.h5",
+                                          "--sfreq", TARGET, "--no-progress"], capsys)
+    warning = "warning: shhs1-200002: no scored epoch (all 6 unscored or movement)"
+    assert code == 0 and stderr == warning + "\n" and warning in stdout.splitlines()
+    assert _recordings(tmp_path / "c.h5") == ["shhs1-200001", "shhs1-200002"]
+
+
+def test_a_cohort_without_any_scored_epoch_is_refused_and_keeps_the_previous_file(tmp_path, capsys):
+    root = tmp_path / "shhs"
+    write_nsrr_night(root, "shhs1-200001", events=[stage_event("Unscored|9", 0, 90), stage_event("Movement|6", 90, 90)])
+    out = tmp_path / "c.h5"
+    out.write_bytes(b"an earlier cohort file")
+    code, _, stderr = run_cli(main, ["--source", "nsrr", "--root", root, "--out", out, "--sfreq", TARGET,
+                                     "--no-progress"], capsys)
+    assert code == 2
+    assert stderr.splitlines()[-1] == (f"error: {root}: none of the 1 recordings has a scored epoch (all unscored or "
+                                       "movement): nothing to train or evaluate on")
+    assert out.read_bytes() == b"an earlier cohort file" and sorted(p.name for p in tmp_path.iterdir()) == ["c.h5", "shhs"]
+
+
+@pytest.mark.parametrize("make_out, reason", [
+    (lambda tmp: (tmp / "cohort.h5").mkdir() or tmp / "cohort.h5",
+     "{tmp}/cohort.h5: --out is an existing folder; expected a file path such as {tmp}/cohort.h5/cohort.h5"),
+    (lambda tmp: (tmp / "notes.txt").write_text("x") and tmp / "notes.txt" / "c.h5",
+     "{tmp}/notes.txt: cannot write the cohort file c.h5 there (File exists)"),
+])
+def test_out_that_cannot_be_written_exits_2_before_reading_any_night(make_out, reason, tmp_path, capsys, monkeypatch):
+    from sleep_kd.data.ingest import pipeline
+
+    root = tmp_path / "mass"
+    write_mass_night(root / "SS1", GOOD, STAGES, sfreq=SFREQ)
+    monkeypatch.setattr(pipeline, "_results", lambda *a, **k: pytest.fail("a night was read"))
+    before = snapshot(tmp_path)
+    out = make_out(tmp_path)
+    made = snapshot(tmp_path)
+    code, stdout, stderr = run_cli(main, ["--source", "mass", "--root", root, "--out", out, "--sfreq", TARGET,
+                                          "--no-progress"], capsys)
+    assert code == 2 and stdout == "" and stderr == "error: " + reason.format(tmp=tmp_path) + "\n"
+    assert snapshot(tmp_path) == made and set(made) >= set(before)  # nothing written, no probe left

@@ -1,7 +1,8 @@
-"""Ingest: turn PSG recordings (MASS, any EDF + hypnogram) into one HDF5 cohort file.
+"""Ingest: turn PSG recordings (MASS, any EDF + hypnogram, NSRR cohorts) into one HDF5 cohort file.
 
 ``python -m sleep_kd.data.ingest --source mass --root DIR --out cohort.h5``; from Python,
-:func:`ingest`. The file layout is described in :mod:`sleep_kd.data.ingest.store`.
+:func:`ingest`; ``--manifest FILE.csv`` lists the nights explicitly. The file layout is described in
+:mod:`sleep_kd.data.cohort_file`.
 """
 
 from __future__ import annotations

@@ -20,6 +20,13 @@ from sleep_kd.errors import InputError
 _HEADER_BYTES = 256
 _SIGNAL_FIELDS = (16, 80, 8, 8, 8, 8, 8, 80, 8, 32)  # widths of the per-signal header fields
 _DERIVATION_SEP = " - "
+_ANNOTATION_LABEL = "EDF Annotations"
+# Data records of an EDF+D file must start this close to where a continuous file's would (s).
+_RECORD_TOLERANCE_S = 1e-3
+# A signal is flat when more than this fraction of its samples hold one value (then the median):
+# a lead that came off for most of the night, with a spike or two, is as useless as a constant one,
+# while a real EEG or ECG digitised at EDF's 16 bits never repeats one value in half its samples.
+FLAT_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class EdfHeader:
     duration_s: float
     # Per channel: (physical min, physical max, digital min, digital max); None where unparsable.
     scaling: tuple[tuple[float, float, float, float] | None, ...] = ()
+    # EDF+D whose data records were checked to follow each other without a gap (read as continuous).
+    discontinuous: bool = False
 
     def find(self, name: str) -> int:
         """Index of channel ``name`` (exact, else case-insensitive); InputError if absent."""
@@ -103,7 +112,43 @@ def read_header(path: Path) -> EdfHeader:
     sfreqs = tuple(n / record_s if record_s > 0 else 0.0 for n in per_record)
     start = _parse_start(_field(head, 168, 8), _field(head, 176, 8))
     scaling = tuple(_scaling(signal_head, offsets, i) for i in range(n_signals))
-    return EdfHeader(path, labels, sfreqs, start, n_records * record_s, scaling)
+    discontinuous = _field(head, 192, 44).upper().startswith("EDF+D")
+    if discontinuous:
+        _check_no_gaps(path, labels, per_record, header_bytes=header_bytes, n_records=n_records, record_s=record_s)
+    return EdfHeader(path, labels, sfreqs, start, n_records * record_s, scaling, discontinuous)
+
+
+def _record_onset(tal: bytes) -> float | None:
+    """The onset of a data record: its first TAL, ``+<seconds>\x14\x14``; None when unreadable."""
+    try:
+        return float(tal.split(b"\x14", 1)[0].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _check_no_gaps(path: Path, labels, per_record, *, header_bytes: int, n_records: int, record_s: float) -> None:
+    """InputError unless every data record of an EDF+D file starts where a continuous one would.
+
+    EDF+D stores recordings with gaps; each data record's first annotation gives its start. Read
+    as continuous, every epoch after a gap would be stored against the wrong samples, so a file
+    with a real gap is refused (one that only declares EDF+D is read as it is).
+    """
+    if _ANNOTATION_LABEL not in labels:
+        raise InputError(f"{path.name}: EDF+D (discontinuous) file without an '{_ANNOTATION_LABEL}' signal: "
+                         "its record times are unknown")
+    index = labels.index(_ANNOTATION_LABEL)
+    offset, width, record_bytes = 2 * sum(per_record[:index]), 2 * per_record[index], 2 * sum(per_record)
+    with path.open("rb") as stream:
+        for record in range(n_records):
+            stream.seek(header_bytes + record * record_bytes + offset)
+            onset = _record_onset(stream.read(width))
+            expected = record * record_s
+            if onset is None or abs(onset - expected) > _RECORD_TOLERANCE_S:
+                found = "no readable start" if onset is None else f"starts at {onset:g} s"
+                raise InputError(
+                    f"{path.name}: EDF+D (discontinuous) file: data record {record} {found}, expected {expected:g} s "
+                    "for continuous data; refused, since reading across the gap would shift every later epoch "
+                    "(split the file at its gaps or export it as EDF+C)")
 
 
 def _scaling(signal_head: bytes, offsets, i: int) -> tuple[float, float, float, float] | None:
@@ -216,7 +261,11 @@ def read_signals(header: EdfHeader, specs: list[str]) -> list[tuple[np.ndarray, 
 
 
 def check_signal(signal: np.ndarray, *, source: str, channel: str) -> None:
-    """InputError for an empty, non-finite or flat (constant) signal."""
+    """InputError for an empty, non-finite or flat signal.
+
+    Flat: constant, or more than :data:`FLAT_FRACTION` of the samples equal to one value (which
+    is then the median): a disconnected lead with a few spikes counts as flat.
+    """
     if signal.size == 0:
         raise InputError(f"{source}: channel {channel!r} holds no samples")
     span = np.ptp(signal)  # one pass: a NaN or an infinity makes the span non-finite
@@ -224,6 +273,11 @@ def check_signal(signal: np.ndarray, *, source: str, channel: str) -> None:
         raise InputError(f"{source}: channel {channel!r} holds NaN or infinite values")
     if span == 0:
         raise InputError(f"{source}: channel {channel!r} is flat (constant {signal[0]:g})")
+    median = np.median(signal)
+    count = int(np.count_nonzero(signal == median))
+    if count > FLAT_FRACTION * signal.size:
+        raise InputError(f"{source}: channel {channel!r} is flat ({count} of its {signal.size} samples equal "
+                         f"{median:g}; a disconnected lead?)")
 
 
 def sha256_file(path: Path, *, block_bytes: int = 1 << 20) -> str:

@@ -8,45 +8,16 @@ one annotation per run of equal stages) are split into epochs of the scoring len
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sleep_kd.data.stages import is_stage_label, parse_stage
+from sleep_kd.data.cohort_file import EpochTable
+from sleep_kd.data.stages import Stage, is_numeric_code, is_stage_label, numeric_codes_refusal, parse_stage
 from sleep_kd.errors import InputError
 
 # Onsets are written with a few decimals in EDF+ TALs: tolerate that much disagreement (seconds).
 TIME_TOLERANCE_S = 1e-3
-
-
-@dataclass(frozen=True)
-class EpochTable:
-    """Scoring epochs of one night.
-
-    Attributes
-    ----------
-    onset : np.ndarray of float64, shape (n_epochs,)
-        Seconds from the reference (file start or first stored sample).
-    duration : np.ndarray of float64, shape (n_epochs,)
-        Seconds.
-    stage : np.ndarray of int8, shape (n_epochs,)
-        Stage codes.
-    """
-
-    onset: np.ndarray
-    duration: np.ndarray
-    stage: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.onset.size)
-
-    def select(self, mask: np.ndarray) -> EpochTable:
-        return EpochTable(self.onset[mask], self.duration[mask], self.stage[mask])
-
-    def shifted(self, seconds: float) -> EpochTable:
-        """The same epochs with ``seconds`` added to every onset."""
-        return EpochTable(self.onset + seconds, self.duration, self.stage)
 
 
 def _mode_duration(durations: np.ndarray) -> float:
@@ -55,7 +26,8 @@ def _mode_duration(durations: np.ndarray) -> float:
 
 
 def build_epochs(
-    onsets, durations, labels, *, source: str, epoch_s: float | None = None
+    onsets, durations, labels, *, source: str, epoch_s: float | None = None,
+    codes: dict[int, Stage] | None = None,
 ) -> EpochTable:
     """Turn stage annotations into an :class:`EpochTable`, checking order and overlap.
 
@@ -69,18 +41,24 @@ def build_epochs(
         File name used in error messages.
     epoch_s : float, optional
         Scoring epoch length in seconds; by default the most common annotation duration.
+    codes : dict, optional
+        Numeric code map (:func:`sleep_kd.data.stages.stage_code_map`); numeric labels without
+        one are refused, listing every code found.
 
     Raises
     ------
     InputError
-        Empty hypnogram, unknown label, out-of-order or overlapping annotations, a duration that
-        is not a whole number of epochs.
+        Empty hypnogram, unknown label, numeric labels without a code map, out-of-order or
+        overlapping annotations, a duration that is not a whole number of epochs.
     """
     onsets = np.asarray(onsets, dtype=np.float64)
     durations = np.asarray(durations, dtype=np.float64)
     if onsets.size == 0:
         raise InputError(f"{source}: the hypnogram holds no sleep stage annotations")
-    codes = np.array([int(_parse_stage_in(label, onset, source)) for label, onset in zip(labels, onsets)],
+    numeric = {int(float(label)) for label in labels if is_numeric_code(label)}
+    if numeric and codes is None:
+        raise numeric_codes_refusal(numeric, source=source)
+    codes = np.array([int(_parse_stage_in(label, onset, source, codes)) for label, onset in zip(labels, onsets)],
                      dtype=np.int8)
     _check_order(onsets, durations, source=source)
     if epoch_s is None:
@@ -104,10 +82,10 @@ def build_epochs(
     )
 
 
-def _parse_stage_in(label: str, onset: float, source: str):
+def _parse_stage_in(label: str, onset: float, source: str, codes):
     """:func:`parse_stage`, with the file and the annotation's onset named in the error."""
     try:
-        return parse_stage(label)
+        return parse_stage(label, codes=codes)
     except InputError as error:
         raise InputError(f"{source}: annotation at {onset:g} s: {error}") from None
 
@@ -130,10 +108,11 @@ def _check_order(onsets: np.ndarray, durations: np.ndarray, *, source: str) -> N
         )
 
 
-def read_annotation_stages(path: Path, *, epoch_s: float | None = None) -> EpochTable:
+def read_annotation_stages(path: Path, *, epoch_s: float | None = None,
+                           codes: dict[int, Stage] | None = None) -> EpochTable:
     """Read the stage annotations of an EDF+ file (events that are not stages are ignored).
 
-    Onsets are seconds from the start written in that file's header.
+    Onsets are seconds from the start written in that file's header; numeric labels need ``codes``.
     """
     import mne
 
@@ -150,35 +129,71 @@ def read_annotation_stages(path: Path, *, epoch_s: float | None = None) -> Epoch
         [labels[i] for i in keep],
         source=path.name,
         epoch_s=epoch_s,
+        codes=codes,
     )
 
 
-def read_text_stages(path: Path, *, epoch_s: float = 30.0) -> EpochTable:
+def read_text_stages(path: Path, *, epoch_s: float = 30.0, scoring_epoch_s: float | None = None,
+                     codes: dict[int, Stage] | None = None) -> EpochTable:
     """Read a CSV/text hypnogram.
 
-    Two layouts: one stage label per line (consecutive epochs of ``epoch_s`` seconds from 0), or a
-    CSV with a header containing ``onset``, ``duration`` and ``stage`` columns (seconds).
+    Two layouts: one stage label per line (consecutive lines ``epoch_s`` seconds apart from 0,
+    after an optional one-line bracketed header such as ``[Hypnogram]``), or a CSV with a header
+    containing ``onset``, ``duration`` and ``stage`` columns (seconds). ``scoring_epoch_s`` is the
+    scoring epoch when the lines are written at a finer step (one line per 5 s for 30 s epochs):
+    each epoch's lines are merged when they agree and refused, naming the line, when they do not.
+    Numeric labels need ``codes`` (:func:`sleep_kd.data.stages.stage_code_map`).
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path.name}: cannot read hypnogram text ({_first_line(error)})") from None
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)
+             if line.strip() and not line.startswith("#")]
+    if lines and lines[0][1].startswith("[") and lines[0][1].endswith("]"):
+        lines = lines[1:]  # a section header such as [Hypnogram]
     if not lines:
         raise InputError(f"{path.name}: the hypnogram is empty")
-    header = [cell.strip().lower() for cell in next(csv.reader([lines[0]]))]
+    header = [cell.strip().lower() for cell in next(csv.reader([lines[0][1]]))]
     if {"onset", "duration", "stage"} <= set(header):
-        return _read_table(lines, header, path=path, epoch_s=epoch_s)
+        return _read_table([line for _, line in lines], header, path=path,
+                           epoch_s=scoring_epoch_s or epoch_s, codes=codes)
     if len(header) > 1:
         raise InputError(
             f"{path.name}: expected one stage per line or a CSV header with onset,duration,stage; "
             f"got columns {','.join(header)}"
         )
-    onsets = np.arange(len(lines), dtype=np.float64) * epoch_s
-    return build_epochs(onsets, np.full(len(lines), epoch_s), lines, source=path.name, epoch_s=epoch_s)
+    if scoring_epoch_s and abs(scoring_epoch_s - epoch_s) > TIME_TOLERANCE_S:
+        lines, epoch_s = _merge_lines(lines, line_s=epoch_s, scoring_epoch_s=scoring_epoch_s, path=path)
+    labels = [line for _, line in lines]
+    onsets = np.arange(len(labels), dtype=np.float64) * epoch_s
+    return build_epochs(onsets, np.full(len(labels), epoch_s), labels, source=path.name, epoch_s=epoch_s,
+                        codes=codes)
 
 
-def _read_table(lines: list[str], header: list[str], *, path: Path, epoch_s: float) -> EpochTable:
+def _merge_lines(lines, *, line_s: float, scoring_epoch_s: float, path: Path):
+    """Group one-per-line labels ``line_s`` apart into epochs of ``scoring_epoch_s``: (lines, epoch_s).
+
+    A last group shorter than an epoch is dropped (the recording ended inside it).
+    """
+    per_epoch = int(round(scoring_epoch_s / line_s))
+    if per_epoch < 1 or abs(per_epoch * line_s - scoring_epoch_s) > TIME_TOLERANCE_S:
+        raise InputError(f"{path.name}: the scoring epoch ({scoring_epoch_s:g} s) is not a whole number of "
+                         f"hypnogram lines of {line_s:g} s (--epoch-s)")
+    merged = []
+    for first in range(0, len(lines) - per_epoch + 1, per_epoch):
+        group = lines[first:first + per_epoch]
+        label = " ".join(group[0][1].lower().split())
+        for number, other in group[1:]:
+            if " ".join(other.lower().split()) != label:
+                raise InputError(
+                    f"{path.name}: line {number} ({other!r}) disagrees with line {group[0][0]} ({group[0][1]!r}) "
+                    f"inside the {scoring_epoch_s:g} s scoring epoch at {first * line_s:g} s")
+        merged.append(group[0])
+    return merged, scoring_epoch_s
+
+
+def _read_table(lines: list[str], header: list[str], *, path: Path, epoch_s: float, codes) -> EpochTable:
     columns = {name: header.index(name) for name in ("onset", "duration", "stage")}
     onsets, durations, labels = [], [], []
     for number, row in enumerate(csv.reader(lines[1:]), start=2):
@@ -188,7 +203,7 @@ def _read_table(lines: list[str], header: list[str], *, path: Path, epoch_s: flo
             labels.append(row[columns["stage"]].strip())
         except (IndexError, ValueError):
             raise InputError(f"{path.name}: line {number} is not onset,duration,stage numbers") from None
-    return build_epochs(onsets, durations, labels, source=path.name, epoch_s=epoch_s)
+    return build_epochs(onsets, durations, labels, source=path.name, epoch_s=epoch_s, codes=codes)
 
 
 def _first_line(error: BaseException) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,41 +18,71 @@ from tqdm import tqdm
 
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.hypnogram import TIME_TOLERANCE_S
-from sleep_kd.data.ingest.resampling import resample
+from sleep_kd.data.ingest.manifest import read_manifest
+from sleep_kd.data.resampling import resample
 from sleep_kd.data.ingest.sources import RecordingRef, Source, create_source
-from sleep_kd.data.ingest.store import CohortWriter, StoredRecording
+from sleep_kd.data.cohort_file import CohortWriter, StoredRecording
 from sleep_kd.data.stages import Stage
 from sleep_kd.errors import InputError
 
 # Free space wanted beyond the uncompressed size estimate (HDF5 overhead, the tmp file).
 DISK_MARGIN = 1.1
+# A hypnogram whose scored epochs mostly lie outside the signal describes another recording (or
+# is written in another time unit): refused, where a few epochs past the end are only dropped.
+MAX_FRACTION_OUTSIDE = 0.5
+
+
+def stage_counts(stages) -> dict[str, int]:
+    """Epochs per stage name, in :class:`Stage` order, stages that occur only."""
+    codes, counts = np.unique(np.asarray(stages), return_counts=True)
+    found = {Stage(int(code)).name: int(count) for code, count in zip(codes, counts)}
+    return {stage.name: found[stage.name] for stage in Stage if stage.name in found}
 
 
 @dataclass
 class IngestSummary:
-    """What a run wrote: recording ids, skipped recordings with reasons, hours, epochs per stage."""
+    """What a run wrote: recording ids, skipped recordings with reasons, hours, epochs per stage.
+
+    ``per_recording`` holds each written recording's epochs per stage (printed, so that a
+    mislabelled night, e.g. all W or no REM, is visible at once).
+    """
 
     out: Path
     written: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     hours: float = 0.0
     epochs_per_stage: dict[str, int] = field(default_factory=dict)
+    per_recording: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def format(self) -> str:
-        stages = ", ".join(f"{name} {count}" for name, count in self.epochs_per_stage.items())
-        lines = [
-            f"wrote {len(self.written)} recordings ({self.hours:.2f} h) to {self.out}",
-            f"epochs per stage: {stages or 'none'}",
-            f"skipped {len(self.skipped)} recordings" + (":" if self.skipped else ""),
-        ]
+        def counts(table: dict[str, int]) -> str:
+            return ", ".join(f"{name} {count}" for name, count in table.items()) or "none"
+
+        lines = [f"wrote {len(self.written)} recordings ({self.hours:.2f} h) to {self.out}",
+                 f"epochs per stage: {counts(self.epochs_per_stage)}"]
+        lines += [f"  {rid}: {counts(self.per_recording.get(rid, {}))}" for rid in self.written]
+        lines += [f"warning: {text}" for text in self.warnings]
+        lines.append(f"skipped {len(self.skipped)} recordings" + (":" if self.skipped else ""))
         lines += [f"  {rid}: {reason}" for rid, reason in self.skipped]
         return "\n".join(lines)
 
 
 def _fit_epochs(epochs, *, duration_s: float, policy: str, source: str):
-    """Drop (or reject) epochs outside ``[0, duration_s]`` seconds."""
+    """Drop (or reject) epochs outside ``[0, duration_s]`` seconds.
+
+    Whatever the policy, a hypnogram most of whose scored epochs fall outside the signal is
+    refused: it cannot describe this recording (another night's file, or times in another unit).
+    """
     inside = (epochs.onset >= -TIME_TOLERANCE_S) & (
         epochs.onset + epochs.duration <= duration_s + TIME_TOLERANCE_S)
+    scored = epochs.stage >= 0  # unscored epochs past the end are expected (Sleep-EDF's 24 h files)
+    outside = int((scored & ~inside).sum())
+    if outside and outside > MAX_FRACTION_OUTSIDE * int(scored.sum()):
+        raise InputError(
+            f"{source}: {outside} of the hypnogram's {int(scored.sum())} scored epochs lie outside the "
+            f"signal's {duration_s:g} s (last epoch ends at {float((epochs.onset + epochs.duration).max()):g} s): "
+            "it does not describe this recording (another night's file, or times in another unit?)")
     if policy == "error" and not inside.all():
         i = int(np.flatnonzero(~inside)[0])
         raise InputError(
@@ -77,15 +108,14 @@ def prepare_recording(source: Source, ref: RecordingRef, *, sfreq: float, root: 
 def _to_schema(night, ref: RecordingRef, *, sfreq: float, root: Path, digest) -> StoredRecording:
     """A night as read by its source, resampled, cut and described; ``digest()`` gives the source's SHA-256."""
     name = ref.signal_file.name
-    signals = {"eeg": (night.eeg, night.eeg_sfreq)}
-    if night.ecg is not None:
-        signals["ecg"] = (night.ecg, night.ecg_sfreq)
+    signals = {modality: (signal, rate) for modality, signal, rate in
+               (("eeg", night.eeg, night.eeg_sfreq), ("ecg", night.ecg, night.ecg_sfreq)) if signal is not None}
     for modality, (_, rate) in signals.items():
         if rate + 1e-9 < sfreq:
             raise InputError(f"{name}: {modality.upper()} sampled at {rate:g} Hz, below the target "
                              f"{sfreq:g} Hz (pass --sfreq {rate:g} or lower)")
-    start_index = int(round(night.start_s * night.eeg_sfreq))
-    start_s = start_index / night.eeg_sfreq
+    first_rate = next(iter(signals.values()))[1]  # the crop falls on a sample of the first signal
+    start_s = int(round(night.start_s * first_rate)) / first_rate
     resampled = {
         modality: resample(x[int(round(start_s * rate)):], sfreq_in=rate, sfreq_out=sfreq)
         for modality, (x, rate) in signals.items()
@@ -99,15 +129,15 @@ def _to_schema(night, ref: RecordingRef, *, sfreq: float, root: Path, digest) ->
     attrs = dict(night.attrs)
     attrs.update(
         subject=ref.subject, subset=ref.subset,
-        eeg_sfreq_original=float(night.eeg_sfreq),
+        eeg_sfreq_original=float(night.eeg_sfreq) if night.eeg is not None else float("nan"),
         ecg_sfreq_original=float(night.ecg_sfreq) if night.ecg is not None else float("nan"),
         source_file=_relative(ref.signal_file, root),
         hypnogram_file=_relative(ref.hypnogram_file, root),
         source_sha256=digest(),
         start_offset_s=float(start_s), duration_s=float(duration_s),
     )
-    ecg = resampled.get("ecg")
-    return StoredRecording(ref.recording_id, resampled["eeg"][:n_samples],
+    eeg, ecg = resampled.get("eeg"), resampled.get("ecg")
+    return StoredRecording(ref.recording_id, None if eeg is None else eeg[:n_samples],
                            None if ecg is None else ecg[:n_samples], epochs, attrs)
 
 
@@ -120,6 +150,9 @@ def _relative(path: Path, root: Path) -> str:
 
 def _prepare_or_reason(source: Source, ref: RecordingRef, sfreq: float, root: Path):
     """Worker entry: a StoredRecording, or the one-line reason the night was rejected."""
+    for kind, path in (("signal", ref.signal_file), ("hypnogram", ref.hypnogram_file)):
+        if ref.listed_in and not Path(path).is_file():  # a manifest row names files that may not exist
+            return f"{ref.listed_in}: {kind} file {path} not found"
     try:
         return prepare_recording(source, ref, sfreq=sfreq, root=root)
     except InputError as error:
@@ -135,6 +168,23 @@ def _estimate_bytes(refs: list[RecordingRef], *, sfreq: float) -> int:
         except InputError:
             continue  # that night will be skipped with its own reason
     return total
+
+
+def check_output(out: Path) -> None:
+    """InputError, before any work, when ``out`` cannot become the cohort file.
+
+    ``out`` must not be a folder, and its folder must exist (or be creatable) and take a new file:
+    a probe file is created there and removed at once.
+    """
+    if out.is_dir():
+        raise InputError(f"{out}: --out is an existing folder; expected a file path such as {out / 'cohort.h5'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent, prefix=f".{out.name}.probe-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputError(f"{out.parent}: cannot write the cohort file {out.name} there ({reason})") from None
 
 
 def check_disk_space(out: Path, needed_bytes: int) -> None:
@@ -168,34 +218,47 @@ def _results(source, refs, *, sfreq, root, workers):
                 future.cancel()
 
 
-def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, strict: bool = False,
-           progress: bool = True, **source_options) -> IngestSummary:
-    """Turn the recordings of ``source`` under ``root`` into one HDF5 cohort file ``out``.
-
-    Bad nights are skipped with a one-line reason (``strict``: the run stops with InputError and
-    nothing is written). InputError when no recording could be written; a previous ``out`` is
-    only replaced by a complete new file.
-    """
-    root, out = Path(root), Path(out)
+def _find(adapter, source: str, root, manifest) -> tuple[Path, list[RecordingRef]]:
+    """The recordings to read: listed in ``manifest`` (paths relative to it) or found under ``root``."""
+    if manifest is not None:
+        manifest = Path(manifest)
+        return Path(root) if root is not None else manifest.parent, read_manifest(manifest, adapter=adapter)
+    if root is None:
+        raise InputError("ingest needs --root DIR or --manifest FILE.csv")
+    root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: --root is not a folder")
-    if not sfreq or sfreq <= 0:
-        raise InputError(f"--sfreq must be positive, got {sfreq!r}")
-    adapter = create_source(source, **source_options)
     refs = adapter.find(root)
     if not refs:
         raise InputError(f"{root}: found no recordings for source {source!r}")
+    return root, refs
+
+
+def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, strict: bool = False,
+           progress: bool = True, manifest=None, **source_options) -> IngestSummary:
+    """Turn the recordings of ``source`` under ``root`` (or listed in ``manifest``) into ``out``.
+
+    Bad nights are skipped with a one-line reason (``strict``: the run stops with InputError and
+    nothing is written). InputError when no recording could be written, or none holds a scored
+    epoch; a previous ``out`` is only replaced by a complete new file. ``out`` is checked first.
+    """
+    out = Path(out)
+    if not isinstance(sfreq, (int, float)) or not np.isfinite(sfreq) or sfreq <= 0:
+        raise InputError(f"--sfreq must be a positive number of Hz, got {sfreq!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"--workers must be a whole number of processes, at least 1; got {workers!r}")
+    check_output(out)
+    adapter = create_source(source, **source_options)
+    root, refs = _find(adapter, source, root, manifest)
     ids = [ref.recording_id for ref in refs]
     duplicates = sorted({rid for rid in ids if ids.count(rid) > 1})
     if duplicates:
         raise InputError(f"{root}: recording id {duplicates[0]!r} found more than once (ids must be unique)")
-    out.parent.mkdir(parents=True, exist_ok=True)
     check_disk_space(out, _estimate_bytes(refs, sfreq=sfreq))
     summary = IngestSummary(out=out)
-    stage_counts = dict.fromkeys((s.name for s in Stage), 0)
     bar = tqdm(total=len(refs), desc=f"ingest {source}", unit="night", disable=not progress, file=sys.stderr)
     with CohortWriter(out, sfreq=sfreq, source=source) as writer:
-        for ref, result in _results(adapter, refs, sfreq=sfreq, root=root, workers=max(1, int(workers))):
+        for ref, result in _results(adapter, refs, sfreq=sfreq, root=root, workers=workers):
             bar.update(1)
             if isinstance(result, str):
                 if strict:
@@ -204,14 +267,33 @@ def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, st
                 bar.write(f"skipped {ref.recording_id}: {result}", file=sys.stderr)
                 continue
             writer.add(result)
-            summary.written.append(ref.recording_id)
-            summary.hours += result.attrs["duration_s"] / 3600.0
-            codes, counts = np.unique(result.epochs.stage, return_counts=True)
-            for code, count in zip(codes, counts):
-                stage_counts[Stage(int(code)).name] += int(count)
+            _count(summary, ref.recording_id, result, bar=bar)
         bar.close()
         if not summary.written:
             first = summary.skipped[0][1] if summary.skipped else "none found"
             raise InputError(f"{root}: no recording could be written ({len(summary.skipped)} skipped; first: {first})")
-    summary.epochs_per_stage = {k: v for k, v in stage_counts.items() if v}
+        summary.epochs_per_stage = _total(summary.per_recording.values())
+        if not any(Stage[name] >= 0 for name in summary.epochs_per_stage):
+            raise InputError(f"{root}: none of the {len(summary.written)} recordings has a scored epoch "
+                             "(all unscored or movement): nothing to train or evaluate on")
     return summary
+
+
+def _total(tables) -> dict[str, int]:
+    """Per-stage counts summed over recordings, in :class:`Stage` order."""
+    total: dict[str, int] = {}
+    for table in tables:
+        for name, count in table.items():
+            total[name] = total.get(name, 0) + count
+    return {stage.name: total[stage.name] for stage in Stage if stage.name in total}
+
+
+def _count(summary: IngestSummary, rid: str, recording: StoredRecording, *, bar) -> None:
+    """Add a written recording to the summary; warn when it holds no scored epoch."""
+    summary.written.append(rid)
+    summary.hours += recording.attrs["duration_s"] / 3600.0
+    summary.per_recording[rid] = stage_counts(recording.epochs.stage)
+    if not (recording.epochs.stage >= 0).any():
+        text = f"{rid}: no scored epoch (all {len(recording.epochs)} unscored or movement)"
+        summary.warnings.append(text)
+        bar.write(f"warning: {text}", file=sys.stderr)

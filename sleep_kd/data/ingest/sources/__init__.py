@@ -26,13 +26,18 @@ from sleep_kd.errors import InputError
 
 @dataclass(frozen=True)
 class RecordingRef:
-    """One night found by a source: its id, subject, subset and the files it is read from."""
+    """One night found by a source: its id, subject, subset and the files it is read from.
+
+    ``listed_in`` names the manifest row that listed it (``"pairs.csv line 3"``), empty when the
+    source found the files itself.
+    """
 
     recording_id: str
     subject: str
     subset: str
     signal_file: Path
     hypnogram_file: Path
+    listed_in: str = ""
 
 
 @dataclass
@@ -41,8 +46,8 @@ class Night:
 
     Attributes
     ----------
-    eeg : np.ndarray of float64, shape (n_eeg_samples,)
-        At ``eeg_sfreq`` Hz, from the EDF start.
+    eeg : np.ndarray of float64 or None, shape (n_eeg_samples,)
+        At ``eeg_sfreq`` Hz, from the EDF start; None for an ECG-only night.
     ecg : np.ndarray of float64 or None, shape (n_ecg_samples,)
         At ``ecg_sfreq`` Hz, from the EDF start; None when the night has no ECG.
     epochs : EpochTable
@@ -55,8 +60,8 @@ class Night:
         Recording attributes for the cohort file (standard, derivations...).
     """
 
-    eeg: np.ndarray
-    eeg_sfreq: float
+    eeg: np.ndarray | None
+    eeg_sfreq: float | None
     ecg: np.ndarray | None
     ecg_sfreq: float | None
     epochs: EpochTable
@@ -108,4 +113,4 @@ def create_source(name: str, **options) -> Source:
 
 def _load_builtin() -> None:
     # Imported here, not at module top, because the adapters import this module's classes.
-    from sleep_kd.data.ingest.sources import edf, mass  # noqa: F401
+    from sleep_kd.data.ingest.sources import edf, mass, nsrr  # noqa: F401

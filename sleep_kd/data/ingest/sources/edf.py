@@ -8,6 +8,7 @@ Files are paired inside each folder: a hypnogram is an EDF whose name has a toke
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -15,8 +16,19 @@ from pathlib import Path
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.hypnogram import read_annotation_stages, read_text_stages
 from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source
-from sleep_kd.data.stages import Stage
+from sleep_kd.data.stages import Stage, stage_code_map
 from sleep_kd.errors import InputError
+
+
+def check_seconds(value, flag: str) -> float:
+    """``value`` as a positive, finite number of seconds, or InputError naming ``flag``."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InputError(f"{flag} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 HYPNOGRAM_TOKENS = {"hypnogram", "hypno", "sleepscoring", "scoring", "base", "annotations", "stages"}
 TEXT_SUFFIXES = {".csv", ".txt"}
@@ -81,31 +93,44 @@ class EdfSource:
 
     Parameters
     ----------
-    eeg : str
-        EEG channel name, or ``"A - B"`` for a derivation.
+    eeg : str, optional
+        EEG channel name, or ``"A - B"`` for a derivation; without it nights are ECG-only.
     ecg : str, optional
         ECG channel name or derivation; without it nights are stored without ECG.
     invert_ecg : bool
         Multiply the ECG by -1 (leads recorded upside down).
     epoch_s : float
-        Epoch length for one-label-per-line text hypnograms (seconds).
+        Line step of one-label-per-line text hypnograms (seconds).
+    scoring_epoch_s : float, optional
+        Scoring epoch: text hypnogram lines finer than it are merged into it; EDF+ stage
+        annotations must each last a whole number of it (default: ``epoch_s`` for text files, the
+        most common annotation duration for EDF+).
+    stage_codes : str, optional
+        Numeric stage code map (:func:`sleep_kd.data.stages.stage_code_map`): a built-in name or
+        ``"5=W,4=R,..."``; numeric hypnograms are refused without it.
     subject_regex : str
         Regex whose first group is the subject id in a recording id; no match -> the id itself.
     """
 
     def __init__(self, *, eeg: str | None = None, ecg: str | None = None, invert_ecg: bool = False,
-                 epoch_s: float = 30.0, subject_regex: str = DEFAULT_SUBJECT_REGEX) -> None:
-        if not eeg:
-            raise InputError("source 'edf' needs the EEG channel: --eeg NAME or --eeg 'A - B'")
-        self.eeg, self.ecg, self.invert_ecg = eeg, ecg, bool(invert_ecg)
-        self.epoch_s = float(epoch_s)
+                 epoch_s: float = 30.0, scoring_epoch_s: float | None = None, stage_codes: str | None = None,
+                 subject_regex: str = DEFAULT_SUBJECT_REGEX) -> None:
+        if not eeg and not ecg:
+            raise InputError("source 'edf' needs a channel: --eeg NAME (or 'A - B'), --ecg NAME, or both")
+        self.eeg, self.ecg, self.invert_ecg = eeg or None, ecg or None, bool(invert_ecg)
+        self.modalities = tuple(m for m, name in (("eeg", self.eeg), ("ecg", self.ecg)) if name)
+        self.epoch_s = check_seconds(epoch_s, "--epoch-s")
+        self.scoring_epoch_s = None if scoring_epoch_s is None else check_seconds(scoring_epoch_s, "--scoring-epoch-s")
+        self.stage_codes = stage_codes
+        self.codes = None if stage_codes is None else stage_code_map(stage_codes)
         try:
             re.compile(subject_regex)
         except re.error as error:
             raise InputError(f"--subject-regex {subject_regex!r} is not a valid regex ({error})") from None
         self.subject_regex = subject_regex
 
-    def _subject(self, rid: str) -> str:
+    def subject_of(self, rid: str) -> str:
+        """The subject id in a recording id (``--subject-regex``; no match: the id itself)."""
         match = re.match(self.subject_regex, rid)
         return match.group(1) if match and match.groups() else rid
 
@@ -121,7 +146,7 @@ class EdfSource:
             for signal, hypnogram in pair_files(signals, hypnograms).items():
                 rid = recording_id_of(signal)
                 missing = folder / f"{rid}-Hypnogram.edf"  # named in the skip message
-                refs.append(RecordingRef(rid, self._subject(rid), subset, signal, hypnogram or missing))
+                refs.append(RecordingRef(rid, self.subject_of(rid), subset, signal, hypnogram or missing))
         return sorted(refs, key=lambda ref: (ref.recording_id, str(ref.signal_file)))
 
     def read(self, ref: RecordingRef) -> Night:
@@ -130,9 +155,10 @@ class EdfSource:
                              "(expected e.g. NAME-Hypnogram.edf or NAME.csv)")
         header = edf_reader.read_header(ref.signal_file)
         epochs = self._read_epochs(ref.hypnogram_file, header)
-        signals = edf_reader.read_signals(header, [self.eeg, self.ecg] if self.ecg else [self.eeg])
-        eeg, eeg_sfreq = signals[0]
-        ecg, ecg_sfreq = signals[1] if self.ecg else (None, None)
+        specs = [spec for spec in (self.eeg, self.ecg) if spec]
+        signals = dict(zip(specs, edf_reader.read_signals(header, specs)))
+        eeg, eeg_sfreq = signals.get(self.eeg, (None, None))
+        ecg, ecg_sfreq = signals.get(self.ecg, (None, None))
         if ecg is not None and self.invert_ecg:
             ecg = -ecg
         standard = "R&K" if (epochs.stage == int(Stage.N4)).any() else "unknown"
@@ -143,15 +169,18 @@ class EdfSource:
             epochs_past_end="drop",
             attrs={
                 "standard": standard,
-                "eeg_derivation": self.eeg,
+                "eeg_derivation": self.eeg or "",
                 "ecg_derivation": (f"-1 * {self.ecg}" if self.invert_ecg else self.ecg) if self.ecg else "",
+                "stage_codes": self.stage_codes or "",
             },
         )
 
     def _read_epochs(self, path: Path, header: edf_reader.EdfHeader):
         if path.suffix.lower() in TEXT_SUFFIXES:
-            return read_text_stages(path, epoch_s=self.epoch_s)
-        epochs = read_annotation_stages(path)
+            return read_text_stages(path, epoch_s=self.epoch_s, scoring_epoch_s=self.scoring_epoch_s,
+                                    codes=self.codes)
+        # A declared scoring epoch is checked against the annotations (each a whole number of it).
+        epochs = read_annotation_stages(path, epoch_s=self.scoring_epoch_s, codes=self.codes)
         hyp_start = edf_reader.read_header(path).start
         if hyp_start is not None and header.start is not None:
             epochs = epochs.shifted((hyp_start - header.start).total_seconds())

@@ -1,4 +1,5 @@
-"""Polyphase resampling written as one matrix product: scipy's ``resample_poly``, 4x faster.
+"""The one resampler of the project (ingest and on-the-fly windows): polyphase resampling
+written as one matrix product, equal to scipy's ``resample_poly`` and several times faster.
 
 Resampling by ``up / down`` with a linear-phase low-pass FIR ``h`` (length ``2c + 1``) gives
 output sample ``m`` (at input time ``m * down / up``) as ``sum_i x[i] * h[c + m*down - i*up]``.
@@ -68,8 +69,18 @@ class PolyphaseResampler:
         return out.reshape(-1)[:n_out]
 
 
+    @property
+    def reach(self) -> int:
+        """Input samples either side of an output sample that its filter touches.
+
+        Reading this many samples beyond a window keeps the window free of edge effects.
+        """
+        return -(-ZERO_CROSSINGS * max(self.up, self.down) // self.up)
+
+
 @lru_cache(maxsize=16)
-def _resampler(up: int, down: int) -> PolyphaseResampler:
+def resampler(up: int, down: int) -> PolyphaseResampler:
+    """The (cached) resampler by ``up / down``: build once, apply to many signals or windows."""
     return PolyphaseResampler(up, down)
 
 
@@ -78,4 +89,4 @@ def resample(signal: np.ndarray, *, sfreq_in: float, sfreq_out: float) -> np.nda
     up, down = rate_ratio(sfreq_in, sfreq_out)
     if up == down:
         return np.asarray(signal, dtype=np.float32)
-    return _resampler(up, down)(signal)
+    return resampler(up, down)(signal)
