@@ -39,7 +39,7 @@ BREATH_IRREGULARITY = (0.18, 0.12, 0.07, 0.03, 0.22)
 class HeartRecipe:
     """How the hearts of a cohort are drawn (one :class:`EcgSubject` per night from these)."""
 
-    stage_offset_bpm: tuple = (6.0, 2.0, 0.0, -2.5, 3.0)
+    stage_offset_bpm: tuple = (8.0, 2.0, 0.0, -3.0, 3.0)
     """Mean heart rate per state W, N1, N2, N3, R above N2, for a subject of reactivity 1.
     Healthy sleepers: wake highest, NREM falling with depth, REM near wake (Trinder et al. 2001,
     J Sleep Res 10:253); apnea patients show offsets of only 1-3 bpm (MIT-BIH PSG, issue 13)."""
