@@ -186,3 +186,9 @@ def test_same_stream_same_heart(subject):
     b = heart.heart_rate(np.random.default_rng(12), timeline, subject)[0]
     c = heart.heart_rate(np.random.default_rng(13), timeline, subject)[0]
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_apnea_subject_awake_all_night_has_no_apnea_cycles(subject):
+    timeline = _timeline(np.full(60, W))
+    s = replace(subject, apnea=True)
+    assert len(heart.apnea_cycles(np.random.default_rng(14), timeline, s)) == 0

@@ -174,9 +174,9 @@ def _events(rng: np.random.Generator, timeline: Timeline, per_cell_rate: np.ndar
 def apnea_cycles(rng: np.random.Generator, timeline: Timeline, subject: EcgSubject,
                  recipe: HeartRecipe = DEFAULT_RECIPE) -> np.ndarray:
     """Times (s) of the post-apnea surges: runs of 3-20 min of cycles every ``apnea_cycle_s``."""
-    if not subject.apnea:
-        return np.zeros(0)
     weight = np.asarray(recipe.apnea_state_factor)[timeline.state]
+    if not subject.apnea or weight.sum() == 0:  # no apnea, or no sleep (a short recording)
+        return np.zeros(0)
     asleep_s = float(np.sum(timeline.state != W)) * CELL_S
     run_s = rng.uniform(180.0, 1200.0, size=max(1, int(subject.apnea_burden * asleep_s / 690.0)))
     starts = rng.choice(len(weight), size=len(run_s), p=weight / weight.sum())
