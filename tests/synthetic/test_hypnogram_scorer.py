@@ -103,3 +103,19 @@ def test_same_stream_gives_same_night():
     c = simulate_hypnogram(np.random.default_rng(8), hours=2.0)
     assert np.array_equal(a.state, b.state) and np.array_equal(a.slow_wave, b.slow_wave)
     assert not np.array_equal(a.state, c.state)
+
+
+def test_full_nights_have_the_four_class_shares_of_healthy_sleepers(hypnograms):
+    # Issue 13: roughly W 10-20 %, light 50-60 %, deep 10-20 %, REM 18-25 % of an 8-h night.
+    state = np.concatenate([h.state for h in hypnograms])
+    shares = [np.mean(state == 0), np.mean((state == 1) | (state == 2)), np.mean(state == N3),
+              np.mean(state == REM)]
+    low, high = np.array([0.09, 0.48, 0.10, 0.18]), np.array([0.20, 0.60, 0.20, 0.25])
+    assert np.all((low <= shares) & (shares <= high)), np.round(shares, 3)
+
+
+def test_first_rem_comes_60_to_100_minutes_after_lights_off(hypnograms):
+    # The night starts at lights-off; REM latency of healthy adults is 60-100 min.
+    latency_min = np.array([np.flatnonzero(h.state == REM)[0] * 10 / 60 for h in hypnograms])
+    assert np.mean((latency_min >= 60) & (latency_min <= 100)) >= 0.9, np.sort(latency_min)
+    assert 65 < np.median(latency_min) < 95

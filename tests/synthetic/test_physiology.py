@@ -21,13 +21,13 @@ def _groups(night):
 
 def _eeg_by_stage(night):
     """Median band power per stage (medians, so the few artefact epochs do not dominate)."""
-    power = np.exp(P.band_powers(P.epochs(P.eeg_derivation(night), night, FS), FS))
+    power = np.exp(P.band_powers(night, FS))
     return {lab: np.median(power[sel], axis=0) for lab, sel in _groups(night).items()}
 
 
 def _rr_by_stage(night):
-    feats = P.rr_features(P.r_peaks(P.ecg_upright(night), FS), night.onsets, night.plan.epoch_s)
-    return {lab: np.median(feats[sel], axis=0) for lab, sel in _groups(night).items()}
+    feats = P.rr_features(night, FS)
+    return {lab: np.nanmedian(feats[sel], axis=0) for lab, sel in _groups(night).items()}
 
 
 def test_alpha_is_highest_in_wake(nights):
@@ -49,16 +49,18 @@ def test_delta_is_highest_in_n3(nights):
         assert p[LABEL_3][DELTA] > 2.0 * max(p[s][DELTA] for s in (LABEL_W, LABEL_2, LABEL_R))
 
 
-def test_heart_rate_falls_from_wake_to_n2_to_n3(nights):
-    for night in nights:
-        hr = {k: v[0] for k, v in _rr_by_stage(night).items()}
-        assert hr[LABEL_W] > hr[LABEL_2] > hr[LABEL_3]
+def test_heart_rate_falls_from_wake_to_deep_sleep_on_average(nights):
+    # Per night the stage effect is faint and individual (issue 13); over nights it shows.
+    hr = np.mean([[v[0] - _rr_by_stage(n)[LABEL_2][0] for k, v in sorted(_rr_by_stage(n).items())]
+                  for n in nights], axis=0)
+    by = dict(zip(sorted(_groups(nights[0])), hr))
+    assert by[LABEL_W] > by[LABEL_2] > by[LABEL_3]
 
 
-def test_rr_varies_more_in_rem_than_in_n3(nights):
-    for night in nights:
-        sdnn = {k: v[1] for k, v in _rr_by_stage(night).items()}
-        assert sdnn[LABEL_R] > 1.2 * sdnn[LABEL_3]
+def test_rmssd_is_higher_in_deep_sleep_than_in_wake(nights):
+    # RSA is strongest in deep sleep; beat-to-beat (RMSSD) follows it (column 2).
+    rmssd = np.mean([[_rr_by_stage(n)[s][2] for s in (LABEL_W, LABEL_3)] for n in nights], axis=0)
+    assert rmssd[1] > rmssd[0]
 
 
 def test_r_peak_detector_finds_the_simulated_heart_rate(nights):
@@ -69,9 +71,9 @@ def test_r_peak_detector_finds_the_simulated_heart_rate(nights):
     assert abs(bpm - night.subject["ecg"]["rest_bpm"]) < 12.0
 
 
-def test_eeg_identifies_the_stage_better_than_ecg():
+def test_eeg_identifies_the_stage_far_better_than_ecg():
     nights = [simulate_night(plan_night(i), seed=21, hours=2.5, sfreq=FS) for i in range(10)]
-    scores = P.probe(nights, FS, n_train=6)
-    assert scores["eeg_kappa"] > 0.6
-    assert scores["eeg_kappa"] > scores["ecg_kappa"] + 0.2
-    assert scores["ecg_kappa"] > 0.15  # real, if weaker, stage information in the heart
+    scores = P.probe(nights, FS, context=5)
+    assert scores["eeg_kappa_true"] > 0.75  # a good teacher
+    assert scores["eeg_kappa"] > scores["ecg_kappa"] + 0.3
+    assert 0.05 < scores["ecg_kappa"] < 0.6  # real, but faint, stage information in the heart

@@ -14,6 +14,12 @@ import numpy as np
 
 from .stages import CELL_S, N1, N2, N3, REM, W
 
+# Lights-off to sleep onset, minutes (healthy adults in the laboratory: about 5-20 min).
+SLEEP_LATENCY_MIN = (5.0, 20.0)
+# Mean length of the first cycle, minutes, REM included: REM latency from sleep onset of
+# 60-90 min, as in healthy adults (Carskadon & Dement, Principles and Practice of Sleep Medicine).
+FIRST_CYCLE_MIN = 80.0
+
 
 @dataclass(frozen=True)
 class Hypnogram:
@@ -41,7 +47,10 @@ def _minutes(value: float) -> int:
 
 def _cycle_bouts(rng: np.random.Generator, c: int) -> list[tuple[int, int]]:
     """(state, n_cells) bouts of cycle ``c``: deep sleep shrinks and REM grows with c."""
-    length = float(np.clip(rng.normal(92.0, 9.0), 72.0, 115.0))
+    if c == 0:  # the first NREM period is the shortest: REM comes 60-100 min after lights-off
+        length = float(np.clip(rng.normal(FIRST_CYCLE_MIN, 7.0), 62.0, 92.0))
+    else:
+        length = float(np.clip(rng.normal(92.0, 9.0), 72.0, 115.0))
     n1 = rng.uniform(1.5, 4.0) + (3.0 if c == 0 else 0.0)
     n3 = 48.0 * 0.42 ** c * rng.uniform(0.7, 1.3)
     rem = min(8.0 + 8.0 * c, 40.0) * rng.uniform(0.75, 1.25)
@@ -61,7 +70,7 @@ def _slow_wave_ramp(n: int, level: float) -> np.ndarray:
 
 def _lay_cycles(rng: np.random.Generator, n_cells: int) -> Hypnogram:
     """Sleep-onset latency then whole cycles, cut to ``n_cells``."""
-    state = [np.full(_minutes(rng.uniform(10.0, 25.0)), W)]
+    state = [np.full(_minutes(rng.uniform(*SLEEP_LATENCY_MIN)), W)]
     slow = [np.zeros(len(state[0]))]
     cycle = [np.zeros(len(state[0]), dtype=int)]
     c = 0

@@ -64,6 +64,7 @@ class Night:
     true: np.ndarray  # (n_epochs,) label codes
     scored: np.ndarray  # (n_epochs,) label codes, LABEL_UNSCORED for "?"
     subject: dict
+    beats: ecg.Beats | None = None  # true R-peak times (s from the recording start), for checks
 
     @property
     def onsets(self) -> np.ndarray:
@@ -109,14 +110,20 @@ def _eeg_channels(rng: np.random.Generator, plan: NightPlan, timeline: Timeline,
 
 
 def _ecg_channels(rng: np.random.Generator, plan: NightPlan, timeline: Timeline,
-                  subject: ecg.EcgSubject, beats: np.ndarray, breath: np.ndarray,
+                  subject: ecg.EcgSubject, beats: ecg.Beats, breath: np.ndarray,
                   spans: list[tuple[float, float]]) -> tuple[list[Channel], np.ndarray]:
-    """ECG leads, stored inverted as in MASS; SS4's ECGI is a weak, noisy lead beside ECGII."""
-    main = ecg.render(rng, timeline, subject, beats, breath)
+    """ECG leads, stored inverted as in MASS; SS4's ECGI is a weak, noisy lead beside ECGII.
+
+    Electrode-motion noise hits both leads at once; a lead comes off on its own.
+    """
+    duration = timeline.n_samples / timeline.sfreq
+    noisy, lost = ecg.signal_troubles(rng, duration, subject)
+    main = ecg.render(rng, timeline, subject, beats, breath, troubles=(noisy, lost))
     _add_artefacts(rng, main, spans, timeline.sfreq, 0.3)
     if plan.subset != "SS4":
         return [Channel("ECG ECGI", -main, "mV", ECG_LIMIT_MV)], main
-    poor = ecg.render(rng, timeline, subject, beats, breath, lead_gain=0.25, noise_gain=3.0)
+    poor = ecg.render(rng, timeline, subject, beats, breath, lead_gain=0.25, noise_gain=3.0,
+                      troubles=(noisy, ecg.signal_troubles(rng, duration, subject)[1]))
     _add_artefacts(rng, poor, spans, timeline.sfreq, 0.5)
     return [Channel("ECG ECGI", -poor, "mV", ECG_LIMIT_MV),
             Channel("ECG ECGII", -main, "mV", ECG_LIMIT_MV)], main
@@ -143,7 +150,7 @@ def simulate_night(plan: NightPlan, *, seed: int, hours: float, sfreq: float) ->
 
     heart = ecg.EcgSubject.draw(r_ecg)
     beat_hz, breath = ecg.heart_rate(r_ecg, timeline, heart)
-    beats = ecg.beat_times(r_ecg, beat_hz)
+    beats = ecg.add_ectopic_beats(r_ecg, ecg.beat_times(r_ecg, beat_hz), heart)
     ecg_channels, lead = _ecg_channels(r_ecg, plan, timeline, heart, beats, breath, spans)
 
     brain = eeg.EegSubject.draw(r_eeg)
@@ -155,7 +162,7 @@ def simulate_night(plan: NightPlan, *, seed: int, hours: float, sfreq: float) ->
     # Mixed order, so readers have to pick channels by name.
     channels = [eog, eeg_channels[0], *ecg_channels, emg, *eeg_channels[1:]]
     subject = {"eeg": asdict(brain), "ecg": asdict(heart)}
-    return Night(plan, channels, offset, true, scored, subject)
+    return Night(plan, channels, offset, true, scored, subject, beats)
 
 
 def n_unscored(night: Night) -> int:

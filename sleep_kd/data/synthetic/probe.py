@@ -1,22 +1,28 @@
-"""A quick calibration probe: how well simple EEG and ECG features identify the scored stage.
+"""A quick calibration probe on nights in memory: the reference pipeline
+(:mod:`sleep_kd.baselines.reference`) without writing or ingesting files.
 
-Not a model of the project, only a check that the cohort carries the intended physiology:
-log band powers of the EEG derivation and heart-rate / RR-variability features of the ECG,
-each fed to a logistic regression trained on some subjects and scored on the others
-(4 classes: W, light N1+N2, deep N3+N4, REM). The EEG should win clearly; the ECG should
-beat chance.
+Not a model of the project, only a check that simulated nights carry the intended physiology:
+log band powers of the EEG derivation and heart-rate features of the ECG, robust-scaled per
+night, each fed to a logistic regression with subject-wise folds (4 classes: W, light N1+N2,
+deep N3+N4, REM). The EEG should win clearly; the ECG should beat chance, faintly.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
+
+from sleep_kd.baselines import features as F
+from sleep_kd.baselines.reference import NightFeatures, cross_validated_kappa
+from sleep_kd.data.stages import Stage, to_classes
 
 from .night import Night
-from .stages import LABEL_1, LABEL_2, LABEL_3, LABEL_4, LABEL_R, LABEL_UNSCORED, LABEL_W
+from .stages import LABELS
 
-BANDS_HZ = ((0.5, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 12.0), (12.0, 16.0), (16.0, 30.0), (30.0, 45.0))
-FOUR_CLASSES = {LABEL_W: 0, LABEL_1: 1, LABEL_2: 1, LABEL_3: 2, LABEL_4: 2, LABEL_R: 3}
+BANDS_HZ = F.BANDS_HZ
+# Generator label codes (stages.LABEL_*, "?" last) as stored Stage codes.
+_STAGE_CODES = np.array([int(Stage.W), int(Stage.N1), int(Stage.N2), int(Stage.N3), int(Stage.N4),
+                         int(Stage.R), int(Stage.UNSCORED)])
+assert len(_STAGE_CODES) == len(LABELS)
 
 
 def channel(night: Night, label: str) -> np.ndarray:
@@ -43,70 +49,46 @@ def ecg_upright(night: Night) -> np.ndarray:
     return -channel(night, "ECG ECGII" if "ECG ECGII" in names else "ECG ECGI")
 
 
-def epochs(x: np.ndarray, night: Night, sfreq: float) -> np.ndarray:
-    """Cut ``x`` into the scored epochs: (n_epochs, epoch samples)."""
-    n = int(round(night.plan.epoch_s * sfreq))
-    starts = np.round(night.onsets * sfreq).astype(int)
-    return np.stack([x[s:s + n] for s in starts])
+def _durations(night: Night) -> np.ndarray:
+    return np.full(len(night.true), night.plan.epoch_s)
 
 
-def band_powers(windows: np.ndarray, sfreq: float) -> np.ndarray:
-    """Log power per band of each window (Welch, 4 s segments): (n_windows, n_bands)."""
-    f, p = signal.welch(windows, fs=sfreq, nperseg=int(4 * sfreq), axis=-1)
-    return np.log(np.stack([p[:, (f >= lo) & (f < hi)].mean(axis=1) for lo, hi in BANDS_HZ], axis=1))
+def band_powers(night: Night, sfreq: float) -> np.ndarray:
+    """Log band powers of the 30 s centred on each epoch: (n_epochs, n_bands)."""
+    return F.band_powers(eeg_derivation(night), sfreq, night.onsets, _durations(night))
 
 
-def r_peaks(ecg: np.ndarray, sfreq: float) -> np.ndarray:
-    """R-peak times (s) of an upright ECG: band-passed, then peaks above a robust threshold."""
-    sos = signal.butter(3, (5.0, 30.0), btype="band", fs=sfreq, output="sos")
-    y = signal.sosfiltfilt(sos, ecg)
-    height = 4.0 * np.median(np.abs(y)) / 0.6745
-    idx, _ = signal.find_peaks(y, height=height, distance=int(0.33 * sfreq))
-    return idx / sfreq
+def r_peaks(ecg, sfreq: float) -> np.ndarray:
+    """R-peak times (s): the reference pipeline's detector (:func:`sleep_kd.baselines.features.r_peaks`)."""
+    return F.r_peaks(ecg, sfreq)
 
 
-def rr_features(peaks: np.ndarray, onsets: np.ndarray, epoch_s: float) -> np.ndarray:
-    """Per epoch: mean heart rate (bpm), SD of RR (ms), RMSSD (ms), beats: (n_epochs, 4)."""
-    rr = np.diff(peaks)
-    mid = peaks[1:]
-    out = np.zeros((len(onsets), 4))
-    for k, onset in enumerate(onsets):
-        sel = rr[(mid >= onset - 5.0) & (mid < onset + epoch_s + 5.0)]  # 30 s window around 20 s epochs
-        sel = sel[(sel > 0.3) & (sel < 2.0)]
-        if len(sel) < 3:
-            out[k] = (60.0, 0.0, 0.0, len(sel))
-            continue
-        out[k] = (60.0 / sel.mean(), 1e3 * sel.std(), 1e3 * np.sqrt(np.mean(np.diff(sel) ** 2)), len(sel))
-    return out
+def rr_features(night: Night, sfreq: float) -> np.ndarray:
+    """Heart-rate features of each epoch (columns ``features.HR_FEATURES``): (n_epochs, 5)."""
+    return F.hr_features(r_peaks(ecg_upright(night), sfreq), night.onsets, _durations(night))
 
 
-def night_features(night: Night, sfreq: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """EEG features, ECG features and 4-class labels of the scored (not ``?``) epochs."""
-    keep = night.scored != LABEL_UNSCORED
-    eeg_x = band_powers(epochs(eeg_derivation(night), night, sfreq), sfreq)
-    ecg_x = rr_features(r_peaks(ecg_upright(night), sfreq), night.onsets, night.plan.epoch_s)
-    ecg_x = np.column_stack([ecg_x[:, :3], np.log1p(ecg_x[:, 1:3])])
-    y = np.array([FOUR_CLASSES.get(int(s), -1) for s in night.scored])
-    return eeg_x[keep], ecg_x[keep], y[keep]
+def stage_codes(labels: np.ndarray) -> np.ndarray:
+    """Stored :class:`~sleep_kd.data.stages.Stage` codes of generator label codes."""
+    return _STAGE_CODES[np.asarray(labels, dtype=int)]
 
 
-def probe(nights: list[Night], sfreq: float, *, n_train: int) -> dict[str, float]:
-    """Cohen's kappa of EEG-only and ECG-only logistic regressions, trained on the first
-    ``n_train`` nights and scored on the rest."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, cohen_kappa_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def night_features(night: Night, sfreq: float) -> NightFeatures:
+    """The reference pipeline's features of a night in memory."""
+    hr = rr_features(night, sfreq)
+    return NightFeatures(night.plan.record_id, F.robust_scale(hr), F.robust_scale(band_powers(night, sfreq)),
+                         hr[:, 0], to_classes(stage_codes(night.scored), 4),
+                         to_classes(stage_codes(night.true), 4))
 
+
+def probe(nights: list[Night], sfreq: float, *, context: int = 5, n_folds: int = 5) -> dict[str, float]:
+    """Cohen's kappa of EEG-only and ECG-only logistic regressions, subject-wise folds:
+    ``{"eeg_kappa", "ecg_kappa"}`` against the scored stages, ``"*_kappa_true"`` against the
+    true ones; features with ``context`` neighbouring epochs each side."""
     feats = [night_features(n, sfreq) for n in nights]
-    result = {}
-    for name, col in (("eeg", 0), ("ecg", 1)):
-        x_tr = np.concatenate([f[col] for f in feats[:n_train]])
-        y_tr = np.concatenate([f[2] for f in feats[:n_train]])
-        x_te = np.concatenate([f[col] for f in feats[n_train:]])
-        y_te = np.concatenate([f[2] for f in feats[n_train:]])
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x_tr, y_tr)
-        pred = model.predict(x_te)
-        result[f"{name}_kappa"] = float(cohen_kappa_score(y_te, pred))
-        result[f"{name}_accuracy"] = float(accuracy_score(y_te, pred))
-    return result
+    out = {}
+    for modality in ("eeg", "ecg"):
+        for labels, suffix in (("scored", ""), ("true", "_true")):
+            out[f"{modality}_kappa{suffix}"] = cross_validated_kappa(
+                feats, modality=modality, labels=labels, context=context, n_folds=n_folds)
+    return out
