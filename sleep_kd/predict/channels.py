@@ -5,15 +5,16 @@ The search tries, in order, the names below (case-insensitively, as
 derivation: both channels must exist. The first name found wins.
 
 ECG: ``ECG``, ``EKG``, ``ECG II``, ``ECG ECGII`` (MASS SS4's lead), ``ECG ECGI`` (MASS), ``ECG I``,
-``ECG1``, ``EKG1``, ``ECG2``, ``EKG2``, ``ECG L``, ``ECG R``, ``ECG L - ECG R``.
+``ECG1``, ``EKG1``, ``ECG ECG1`` (Nihon Kohden exports), ``ECG2``, ``EKG2``, ``ECG ECG2``, ``ECG L``,
+``ECG R``, ``ECG L - ECG R``.
 
 EEG: ``EEG C4-A1``, ``C4-A1``, ``EEG C3-A2``, ``C3-A2``, ``EEG C4-M1``, ``C4-M1``, ``EEG C3-M2``,
 ``C3-M2``, ``EEG C3-CLE - EEG A2-CLE`` (MASS), ``EEG C4-CLE - EEG A1-CLE`` (MASS), ``EEG C3-LER``
 (MASS), ``EEG Fpz-Cz`` (Sleep-EDF), ``Fpz-Cz``, ``EEG C4``, ``EEG C3``, ``C4``, ``C3``.
 
-MASS stores its ECG leads upside down (ingest's ``mass`` source multiplies them by -1), so a
-``ECG ECG...`` lead is inverted unless ``--no-invert`` is given; any other lead is read as it is
-unless ``--invert`` is given.
+MASS stores its ECG leads upside down (ingest's ``mass`` source multiplies them by -1), so MASS's
+``ECG ECGI`` and ``ECG ECGII`` are inverted unless ``--no-invert`` is given; any other lead is read
+as it is unless ``--invert`` is given.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from sleep_kd.data.ingest.edf_reader import EdfHeader, parse_derivation
 from sleep_kd.errors import InputError
 
 COMMON_NAMES: dict[str, tuple[str, ...]] = {
-    "ecg": ("ECG", "EKG", "ECG II", "ECG ECGII", "ECG ECGI", "ECG I", "ECG1", "EKG1", "ECG2", "EKG2",
-            "ECG L", "ECG R", "ECG L - ECG R"),
+    "ecg": ("ECG", "EKG", "ECG II", "ECG ECGII", "ECG ECGI", "ECG I", "ECG1", "EKG1", "ECG ECG1", "ECG2",
+            "EKG2", "ECG ECG2", "ECG L", "ECG R", "ECG L - ECG R"),
     "eeg": ("EEG C4-A1", "C4-A1", "EEG C3-A2", "C3-A2", "EEG C4-M1", "C4-M1", "EEG C3-M2", "C3-M2",
             "EEG C3-CLE - EEG A2-CLE", "EEG C4-CLE - EEG A1-CLE", "EEG C3-LER", "EEG Fpz-Cz", "Fpz-Cz",
             "EEG C4", "EEG C3", "C4", "C3"),
 }
-MASS_INVERTED_PREFIX = "ECG ECG"
+MASS_INVERTED = ("ECG ECGI", "ECG ECGII")  # stored inverted in MASS
 
 
 @dataclass(frozen=True)
@@ -82,5 +83,5 @@ def choose_channel(header: EdfHeader, *, modality: str, channel: str | None = No
                              f"(channels: {shown}); pass --channel NAME or --channel 'A - B'")
         searched = True
     if invert is None:
-        invert = modality == "ecg" and parse_derivation(spec)[0].startswith(MASS_INVERTED_PREFIX)
+        invert = modality == "ecg" and parse_derivation(spec)[0] in MASS_INVERTED
     return ChannelChoice(spec=spec, invert=bool(invert), searched=searched)
