@@ -87,3 +87,14 @@ def test_figures_folder_that_is_a_file_is_refused_before_scoring(three_checkpoin
     target.write_text("")
     assert evaluate.main([str(three_checkpoints[0]), "--figures", str(target), "--cpu"]) == 2
     assert capsys.readouterr().err.strip() == f"error: --figures {target}: is a file, expected a folder"
+
+
+def test_tensorboard_gets_the_embedding_once_per_validation(tiny_runs):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tiny_runs / "ecg_base" / "tensorboard"))
+    events.Reload()
+    validations = [e.step for e in events.Scalars("val/kappa")]
+    images = events.Images("val/embedding")
+    assert validations and [image.step for image in images] == validations
+    assert images[0].width > 200 and images[0].height > 200
