@@ -41,14 +41,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if not args.epoch_s > 0 or args.epoch_s == float("inf"):
+    if not 0 < args.epoch_s < float("inf"):
         raise InputError(f"--epoch-s must be a positive number of seconds, got {args.epoch_s!r}")
     if args.batch_size <= 0:
         raise InputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    import datetime as dt
+
+    from sleep_kd.predict.night import parse_time
     from sleep_kd.predict.run import NightOptions, stage_nights
     from sleep_kd.predict.scoring import load_stager
     from sleep_kd.predict.writers import check_writable
 
+    for name in ("start", "end"):  # the spelling is checked once here, not once per night
+        parse_time(getattr(args, name), start=dt.datetime(2000, 1, 1), name=name)
     check_writable(args.out)  # before the checkpoint is even loaded
     stager = load_stager(args.checkpoint, precision=args.precision, cpu=args.cpu)
     options = NightOptions(channel=args.channel, invert=args.invert, start=args.start, end=args.end,

@@ -184,3 +184,16 @@ def test_two_nights_with_one_name_are_refused(ecg_checkpoint, new_nights, tmp_pa
         shutil.copy(new_nights / "SS1" / "01-01-0001 PSG.edf", tmp_path / folder / "night.edf")
     assert main([str(ecg_checkpoint), str(tmp_path / "*" / "night.edf"), "--out", str(tmp_path / "out")]) == 2
     assert "would both write night.*; stage them into separate --out folders" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--start", "lights off"], "error: --start 'lights off': expected seconds >= 0 or a clock time HH:MM[:SS]"),
+    (["--end", "25:00"], "error: --end '25:00': not a clock time (expected HH:MM[:SS])"),
+    (["--epoch-s", "0"], "error: --epoch-s must be a positive number of seconds, got 0.0"),
+])
+def test_bad_options_are_refused_before_any_night_is_read(ecg_checkpoint, new_nights, tmp_path, capsys, extra,
+                                                          message):
+    out = tmp_path / "out"
+    assert main([str(ecg_checkpoint), str(new_nights), "--out", str(out), *extra]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not out.exists()
