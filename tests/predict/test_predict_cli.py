@@ -197,3 +197,17 @@ def test_bad_options_are_refused_before_any_night_is_read(ecg_checkpoint, new_ni
     assert main([str(ecg_checkpoint), str(new_nights), "--out", str(out), *extra]) == 2
     assert capsys.readouterr().err.strip() == message
     assert not out.exists()
+
+
+def test_eeg_checkpoint_on_a_synthetic_night_finds_the_mass_derivation(eeg_checkpoint, new_nights, tmp_path, capsys):
+    night = new_nights / "SS1" / "01-01-0001 PSG.edf"
+    assert main([str(eeg_checkpoint), str(night), "--out", str(tmp_path), "--hypnogram", str(new_nights),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "channel 'EEG C3-CLE - EEG A2-CLE' (found by name search)" in out  # not inverted: an EEG
+    stats = json.loads((tmp_path / "01-01-0001 PSG.stats.json").read_text())
+    assert stats["channel"] == "EEG C3-CLE - EEG A2-CLE" and stats["inverted"] is False
+    report = json.loads((tmp_path / "01-01-0001 PSG.agreement.json").read_text())
+    scored = mne.read_annotations(str(new_nights / "SS1" / "01-01-0001 Base.edf"))
+    n_scored = sum(d.startswith("Sleep stage") and not d.endswith("?") for d in scored.description)
+    assert report["n_epochs"] == n_scored and report["hypnogram"].endswith("01-01-0001 Base.edf")
