@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from sleep_kd.errors import InputError
 from sleep_kd.evaluation.cases import align, case_analysis, epoch_keys, format_cases
 from sleep_kd.evaluation.report import base_index, row_labels
 
@@ -36,6 +37,14 @@ def add_cases(scoreds: Sequence, reports: list[dict]) -> list[str]:
     lines = []
     for i, (scored, report) in enumerate(zip(scoreds, reports)):
         if report["strategy"] in BASES:
+            continue
+        if report["data"] != reports[base]["data"]:  # the same recording ids may name other nights there
+            lines.append(f"{labels[i]}: no case analysis, scored on {report['data']} but the ECG base on "
+                         f"{reports[base]['data']} (pass --data to score both on one cohort)")
+            continue
+        if report["classes"] != reports[base]["classes"]:
+            lines.append(f"{labels[i]}: no case analysis, its classes {report['classes']} are not the ECG base's "
+                         f"{reports[base]['classes']}")
             continue
         at_base, at_student = align(base_keys, _keys(scored))
         cases = case_analysis(base_pred.y_true[at_base], base_pred.y_pred[at_base],
@@ -63,6 +72,14 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
     from sleep_kd.evaluation.embedding import bottleneck_features, embed, embedding_figure
     from sleep_kd.predict.writers import atomic_path
 
+    keys = [_keys(s) for s in scoreds]
+    common = sorted(set.intersection(*(set(k) for k in keys)))
+    if len({tuple(r["classes"]) for r in reports}) > 1:
+        raise InputError("--figures: the checkpoints predict different classes ("
+                         + "; ".join(sorted({"/".join(r["classes"]) for r in reports})) + ")")
+    if len({r["data"] for r in reports}) > 1 or not common:
+        raise InputError("--figures: the checkpoints were scored on different cohorts or share no epoch "
+                         f"({', '.join(sorted({r['data'] for r in reports}))}); pass --data to score all on one")
     out.mkdir(parents=True, exist_ok=True)
     labels = row_labels(reports)
     written = []
@@ -76,8 +93,6 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
     for label, report in zip(labels, reports):
         save(confusion_figure(np.array(report["confusion_matrix"]), report["classes"], title=label),
              f"confusion-{slug(label)}.png")
-    keys = [_keys(s) for s in scoreds]
-    common = sorted(set.intersection(*(set(k) for k in keys)))
     rng = np.random.default_rng(seed)
     chosen = sorted(rng.choice(len(common), size=min(max_points, len(common)), replace=False).tolist())
     chosen_keys = [common[i] for i in chosen]
