@@ -1,7 +1,10 @@
 """Score checkpoints: ``python evaluate.py CKPT [--data FILE.h5] [--split test] [--json OUT.json]``.
 
 The model is rebuilt from the checkpoint alone. ``--compare CKPT ...`` adds more checkpoints and
-prints them side by side in the papers' table, each against the ECG base.
+prints them side by side in the papers' table (one row per checkpoint), each against the ECG base,
+with the case analysis of every student against it (case 1: student right where the ECG base is
+wrong; case 2: the reverse). ``--figures DIR`` writes a confusion matrix per model and the 2-D
+embedding of every model's bottleneck features (``embedding.png``, shared axes).
 """
 
 from __future__ import annotations
@@ -29,25 +32,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="autocast while scoring; auto = as the checkpoint was trained and validated "
                              "(bf16 or fp16 where the device has it natively, else fp32)")
     parser.add_argument("--cpu", action="store_true", help="force the CPU")
+    parser.add_argument("--figures", metavar="DIR", help="write confusion matrices and the feature embedding here")
+    parser.add_argument("--embedding", default="pca", choices=("pca", "tsne"), help="2-D embedding for --figures")
+    parser.add_argument("--max-points", type=int, default=2000, help="epochs drawn in the embedding (same for every model)")
     return parser.parse_args(argv)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output location that cannot be written, before any checkpoint is scored."""
+    from sleep_kd.errors import InputError
+    from sleep_kd.predict.writers import check_writable
+
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise InputError(f"--json {args.json}: folder {Path(args.json).parent} does not exist")
+    if args.figures:
+        try:
+            check_writable(Path(args.figures))
+        except InputError as error:
+            raise InputError(str(error).replace("--out", "--figures", 1)) from None
+    if args.max_points <= 0:
+        raise InputError(f"--max-points must be a positive integer, got {args.max_points}")
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keep_freed_memory()  # glibc keeps freed feature maps for reuse: far fewer page faults
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        from sleep_kd.errors import InputError
-
-        raise InputError(f"--json {args.json}: folder {Path(args.json).parent} does not exist")
+    check_outputs(args)
     from accelerate import PartialState
 
+    from sleep_kd.errors import InputError
+    from sleep_kd.evaluation.compare import add_cases, write_figures
     from sleep_kd.evaluation.report import format_comparison, format_report
-    from sleep_kd.evaluation.scoring import evaluate_checkpoint
+    from sleep_kd.evaluation.scoring import predict_checkpoint, report_of
 
-    reports = [evaluate_checkpoint(path, data=args.data, split=args.split, batch_size=args.batch_size, cpu=args.cpu,
-                                   precision=args.precision)
+    if args.figures and PartialState().num_processes > 1:
+        raise InputError("--figures runs in one process: python evaluate.py ..., not accelerate launch")
+    scoreds = [predict_checkpoint(path, data=args.data, split=args.split, batch_size=args.batch_size, cpu=args.cpu,
+                                  precision=args.precision)
                for path in [args.checkpoint, *args.compare]]
+    reports = [report_of(scored, split=args.split) for scored in scoreds]
     if not PartialState().is_main_process:
         return 0
     for report in reports:
@@ -55,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if args.compare:
         print(format_comparison(reports))
+        for block in add_cases(scoreds, reports):
+            print()
+            print(block)
+    if args.figures:
+        files = write_figures(scoreds, reports, Path(args.figures), method=args.embedding,
+                              max_points=args.max_points, batch_size=args.batch_size)
+        print(f"\nwrote {len(files)} figures to {args.figures}: " + ", ".join(f.name for f in files))
     if args.json:
         target = Path(args.json)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")

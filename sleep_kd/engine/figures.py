@@ -1,4 +1,5 @@
-"""Figures logged to TensorBoard: the validation confusion matrix and one night's hypnogram."""
+"""Figures logged to TensorBoard: the validation confusion matrix, one night's hypnogram and the
+bottleneck-feature embedding."""
 
 from __future__ import annotations
 
@@ -49,8 +50,16 @@ def hypnogram_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequen
     return figure
 
 
-def log_validation_figures(writer, predictions, dataset, step: int) -> None:
-    """Confusion matrix of the validation split and the hypnogram of its first night, as TensorBoard images."""
+EMBEDDING_POINTS = 512  # validation epochs in the embedding image: enough to see the clusters, cheap to score
+
+
+def log_validation_figures(writer, predictions, dataset, step: int, *, model=None, modality: str | None = None) -> None:
+    """Confusion matrix of the validation split and the hypnogram of its first night, as TensorBoard images.
+
+    With ``model`` (the bare student) and the ``modality`` it reads, also the 2-D PCA of its bottleneck
+    features on up to ``EMBEDDING_POINTS`` validation epochs spread evenly over the split (no random draw:
+    logging leaves the run's random streams untouched).
+    """
     from sleep_kd.metrics.scores import score_predictions
 
     if writer is None or predictions.y_true.size == 0:
@@ -64,3 +73,11 @@ def log_validation_figures(writer, predictions, dataset, step: int) -> None:
     writer.add_figure("val/hypnogram", hypnogram_figure(predictions.y_true[night][order],
                                                         predictions.y_pred[night][order], dataset.class_names,
                                                         title=dataset.recordings[first]), global_step=step)
+    if model is not None and modality is not None:
+        from sleep_kd.evaluation.embedding import bottleneck_features, embed, embedding_figure
+
+        picked = np.unique(np.linspace(0, len(dataset) - 1, min(EMBEDDING_POINTS, len(dataset))).astype(int))
+        features = bottleneck_features(model, dataset, picked.tolist(), modality=modality)
+        writer.add_figure("val/embedding", embedding_figure([(f"{modality.upper()} bottleneck, step {step}",
+                                                              embed(features), dataset.labels[picked])],
+                                                            dataset.class_names), global_step=step)

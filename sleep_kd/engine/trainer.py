@@ -172,7 +172,8 @@ def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping
         save_checkpoint(out / "last", state_dict=state, config=record, metrics=metrics)
         if improved:
             save_checkpoint(out / "best", state_dict=state, config=record, metrics=metrics)
-        log_validation_figures(writer, predictions, parts.val_set, progress["global_step"])
+        log_validation_figures(writer, predictions, parts.val_set, progress["global_step"],
+                               model=bare_model(accelerator, parts.model), modality=strategy.student_modality)
     shown = dict.fromkeys(("kappa", "weighted_f1", strategy.best_metric))
     announce(f"[sleep_kd] {strategy.name} epoch {epoch + 1}: "
              + ", ".join(f"{k} {metrics[k]:.4f}" for k in shown if k in metrics) + (" (best)" if improved else ""))

@@ -88,12 +88,10 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     return Scored(predictions, dataset, checkpoint, precision)
 
 
-def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
-                        batch_size: int = DEFAULT_BATCH, cpu: bool = False, precision: str = "auto") -> dict:
-    """Every figure of the contract's report for one checkpoint, plus ``strategy``, ``checkpoint``,
-    ``data``, ``split``, ``modality`` and ``precision`` (see :func:`predict_checkpoint`)."""
-    predictions, dataset, checkpoint, precision = predict_checkpoint(
-        checkpoint_dir, data=data, split=split, batch_size=batch_size, cpu=cpu, precision=precision)
+def report_of(scored: Scored, *, split: str) -> dict:
+    """The contract's report of one scored checkpoint, plus ``strategy``, ``checkpoint``, ``data``,
+    ``split``, ``modality`` and ``precision``."""
+    predictions, dataset, checkpoint, precision = scored
     subjects = np.asarray(dataset.subjects)[predictions.recording]
     report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names,
                                subjects=subjects)
@@ -101,3 +99,12 @@ def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None =
                   data=str(dataset.path), split=split,
                   modality=checkpoint.config.get("data", {}).get("modality", "ecg"), precision=precision)
     return report
+
+
+def evaluate_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
+                        batch_size: int = DEFAULT_BATCH, cpu: bool = False, precision: str = "auto") -> dict:
+    """Every figure of the contract's report for one checkpoint (:func:`report_of` of
+    :func:`predict_checkpoint`)."""
+    scored = predict_checkpoint(checkpoint_dir, data=data, split=split, batch_size=batch_size, cpu=cpu,
+                                precision=precision)
+    return report_of(scored, split=split)

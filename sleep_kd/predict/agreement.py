@@ -1,0 +1,93 @@
+"""A night's scored hypnogram, aligned to the predicted epochs, and the agreement between them.
+
+Hypnograms are read by ingest's readers (EDF+ annotations or CSV/text) and paired with nights as
+ingest's ``edf`` source pairs them (the longest shared name prefix in one folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from sleep_kd.data.ingest.edf_reader import read_header
+from sleep_kd.data.ingest.hypnogram import EpochTable, read_annotation_stages, read_text_stages
+from sleep_kd.data.ingest.sources.edf import TEXT_SUFFIXES, is_hypnogram_file, pair_files
+from sleep_kd.data.stages import to_classes
+from sleep_kd.errors import InputError
+from sleep_kd.metrics.scores import score_predictions
+
+
+def pair_hypnograms(nights: Sequence[Path], hypnogram: Path | None) -> dict[Path, Path | None]:
+    """Each night's scored hypnogram: ``hypnogram`` itself for one night, or paired from a folder."""
+    if hypnogram is None:
+        return dict.fromkeys(nights)
+    hypnogram = Path(hypnogram)
+    if hypnogram.is_file():
+        if len(nights) != 1:
+            raise InputError(f"--hypnogram {hypnogram}: one file for {len(nights)} nights; "
+                             "pass a folder of hypnograms to pair them by name")
+        return {nights[0]: hypnogram}
+    if not hypnogram.is_dir():
+        raise InputError(f"--hypnogram {hypnogram}: no such file or folder")
+    candidates = sorted(p for p in hypnogram.rglob("*") if p.is_file() and is_hypnogram_file(p))
+    # As ingest pairs inside each folder: a night takes a hypnogram from its own folder when that
+    # folder holds any, else from anywhere under ``hypnogram`` (a separate folder of scorings).
+    groups: dict[tuple[Path, ...], list[Path]] = {}
+    for night in nights:
+        here = tuple(p for p in candidates if p.parent == night.parent)
+        groups.setdefault(here or tuple(candidates), []).append(night)
+    pairs: dict[Path, Path | None] = {}
+    for group_candidates, group_nights in groups.items():
+        pairs.update(pair_files(group_nights, list(group_candidates)))
+    return {night: pairs[night] for night in nights}
+
+
+def read_scored(path: Path, *, psg: Path, epoch_s: float) -> EpochTable:
+    """Scored epochs, onsets in seconds from the PSG's start (EDF+ hypnograms carry their own start)."""
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        return read_text_stages(path, epoch_s=epoch_s)
+    epochs = read_annotation_stages(path)
+    hyp_start, psg_start = read_header(path).start, read_header(psg).start
+    if hyp_start is not None and psg_start is not None:
+        epochs = epochs.shifted((hyp_start - psg_start).total_seconds())
+    return epochs
+
+
+def align_scored(epochs: EpochTable, onsets_s: np.ndarray, *, epoch_s: float, n_classes: int,
+                 source: str) -> np.ndarray:
+    """Scored class of each predicted epoch (``onsets_s`` seconds from the PSG start); -1 where none.
+
+    A scored epoch counts for the predicted epoch whose onset is within half an epoch of its own.
+    InputError when the scoring uses another epoch length, or no scored epoch falls on the night.
+    """
+    if len(epochs) and not np.allclose(epochs.duration, epoch_s, atol=1e-3):
+        other = float(np.median(epochs.duration))
+        raise InputError(f"{source}: scored in {other:g} s epochs, predicted in {epoch_s:g} s "
+                         f"(pass --epoch-s {other:g})")
+    classes = to_classes(epochs.stage, n_classes)
+    out = np.full(onsets_s.size, -1, dtype=np.int64)
+    index = np.round((epochs.onset - onsets_s[0]) / epoch_s).astype(np.int64)
+    near = np.abs(epochs.onset - (onsets_s[0] + index * epoch_s)) < epoch_s / 2
+    inside = near & (index >= 0) & (index < onsets_s.size)
+    out[index[inside]] = classes[inside]
+    if not (out >= 0).any():
+        raise InputError(f"{source}: no scored epoch falls on the {onsets_s.size} predicted epochs "
+                         f"({onsets_s[0]:g} s to {onsets_s[-1] + epoch_s:g} s from the PSG start)")
+    return out
+
+
+def agreement(scored: np.ndarray, predicted: np.ndarray, class_names: Sequence[str]) -> dict:
+    """Kappa, accuracy, per-stage F1 and confusion (rows scored) over the epochs that were scored."""
+    keep = scored >= 0
+    report = score_predictions(scored[keep], predicted[keep], class_names=class_names)
+    report.pop("per_subject")
+    report["n_unscored"] = int((~keep).sum())
+    return report
+
+
+def format_agreement(name: str, report: dict) -> str:
+    f1 = ", ".join(f"{stage} {row['f1']:.3f}" for stage, row in report["per_class"].items())
+    return (f"{name}: agreement with the scored hypnogram over {report['n_epochs']} epochs: kappa "
+            f"{report['kappa']:.3f}, accuracy {report['accuracy']:.3f}; F1 {f1}")

@@ -1,0 +1,38 @@
+"""Tiny trained checkpoints (ECG and EEG) and fresh synthetic nights that ingest never saw."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import _train_args, tiny_cohort  # noqa: F401  (the engine tests' tiny cohort)
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tiny_cohort, tmp_path_factory) -> Path:  # noqa: F811
+    """ecg_base and eeg_base trained for 6 steps on the tiny cohort: ``<runs>/<strategy>/best``."""
+    import train_loop
+
+    runs = tmp_path_factory.mktemp("predict-runs")
+    for strategy in ("ecg_base", "eeg_base"):
+        assert train_loop.main(["--strategy", strategy, *_train_args(tiny_cohort, runs, "--max-steps", "6")]) == 0
+    return runs / "tiny" / "4class"
+
+
+@pytest.fixture(scope="session")
+def ecg_checkpoint(tiny_runs) -> Path:
+    return tiny_runs / "ecg_base" / "best"
+
+
+@pytest.fixture(scope="session")
+def eeg_checkpoint(tiny_runs) -> Path:
+    return tiny_runs / "eeg_base" / "best"
+
+
+@pytest.fixture(scope="session")
+def new_nights(tmp_path_factory) -> Path:
+    """Two synthetic MASS-like nights (15 min each, seed 99: not the tiny cohort's) with their Base.edf."""
+    from sleep_kd.data.synthetic import generate_cohort
+
+    root = tmp_path_factory.mktemp("new-nights")
+    generate_cohort(root, n_subjects=2, hours=0.25, seed=99, sfreq=128.0)
+    return root
