@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sleep_kd.data import cohort_file as store
+from sleep_kd.data import cohort_file
 from sleep_kd.data.resampling import rate_ratio, resampler
 from sleep_kd.data.stages import class_names, to_classes
 from sleep_kd.errors import InputError
@@ -74,9 +74,9 @@ class CohortWindows(Dataset):
                  modalities: Sequence[str] = ("eeg", "ecg")) -> None:
         if normalization not in NORMALIZATIONS:
             raise InputError(f"normalization {normalization!r}: expected one of {', '.join(NORMALIZATIONS)}")
-        bad = [m for m in modalities if m not in store.MODALITIES]  # one list, in cohort_file
+        bad = [m for m in modalities if m not in cohort_file.MODALITIES]  # one list, in cohort_file
         if bad or not modalities:
-            raise InputError(f"modalities {list(modalities)!r}: expected a non-empty subset of {store.MODALITIES}")
+            raise InputError(f"modalities {list(modalities)!r}: expected a non-empty subset of {cohort_file.MODALITIES}")
         if window_s <= 0 or (sfreq is not None and sfreq <= 0):
             raise InputError(f"window_s={window_s!r} and sfreq={sfreq!r} must be positive")
         self.path = Path(path)
@@ -85,10 +85,10 @@ class CohortWindows(Dataset):
         self.modalities = tuple(modalities)
         self.normalization = normalization
         self.window_s = float(window_s)
-        with store.open_cohort(self.path) as handle:
+        with cohort_file.open_cohort(self.path) as handle:
             self.file_sfreq = float(handle.attrs["sfreq"])
             self.recordings = self._choose(handle, recordings)
-            self.subjects = [str(store.recording_attrs(handle, rid).get("subject", rid))
+            self.subjects = [str(cohort_file.recording_attrs(handle, rid).get("subject", rid))
                              for rid in self.recordings]
             self.sfreq = float(sfreq) if sfreq is not None else self.file_sfreq
             self.n_times = int(round(self.window_s * self.sfreq))
@@ -100,7 +100,7 @@ class CohortWindows(Dataset):
         self._datasets: dict = {}
 
     def _choose(self, handle, recordings) -> list[str]:
-        known = store.recording_ids(handle)
+        known = cohort_file.recording_ids(handle)
         chosen = known if recordings is None else list(recordings)
         missing = [rid for rid in chosen if rid not in set(known)]
         if missing:
@@ -108,7 +108,7 @@ class CohortWindows(Dataset):
         groups = [handle["recordings"][rid] for rid in chosen]
         for modality in self.modalities:  # a whole cohort without it: say so once (an ECG-only cohort)
             if groups and not any(modality in group for group in groups):
-                held = ", ".join(m.upper() for m in store.cohort_modalities(handle)) or "no signal"
+                held = ", ".join(m.upper() for m in cohort_file.cohort_modalities(handle)) or "no signal"
                 raise InputError(f"{self.path}: {modality.upper()} is needed but the cohort holds only {held}")
         for rid in chosen:
             group = handle["recordings"][rid]
@@ -120,7 +120,7 @@ class CohortWindows(Dataset):
     def _index_items(self, handle) -> None:
         recs, epochs, starts, labels = [], [], [], []
         for index, rid in enumerate(self.recordings):
-            table = store.read_epochs(handle, rid)
+            table = cohort_file.read_epochs(handle, rid)
             n_samples = handle["recordings"][rid][self.modalities[0]].shape[0]
             centre = table.onset + table.duration / 2
             start = np.round((centre - self.window_s / 2) * self.file_sfreq).astype(np.int64)
@@ -149,7 +149,7 @@ class CohortWindows(Dataset):
 
     def _dataset(self, rec: int, modality: str):
         if self._pid != os.getpid():  # first use in this process (or a forked worker)
-            self._handle = store.open_cohort(self.path)
+            self._handle = cohort_file.open_cohort(self.path)
             self._pid = os.getpid()
             self._datasets = {}
         key = (rec, modality)
