@@ -2,7 +2,9 @@
 
 ``generate_cohort`` writes EDF nights (``<id> PSG.edf`` + ``<id> Base.edf`` per subset folder)
 whose EEG and ECG carry stage physiology, scored by a simulated human scorer, with the true
-hypnograms kept in ``truth/``. The command line is ``python -m sleep_kd.data.synthetic``.
+hypnograms kept in ``truth/``. The EEG shows the stage clearly; the heart (:mod:`.heart`) only
+faintly, slowly and differently in each subject, calibrated against real beat annotations
+(issue 13, ``bench/README.md``). The command line is ``python -m sleep_kd.data.synthetic``.
 """
 
 from __future__ import annotations
