@@ -38,7 +38,8 @@ def _time_axis(n_epochs: int, epoch_s: float, start: dt.datetime | None):
 
 def _draw_hypnogram(panel, stages: np.ndarray, class_names: Sequence[str], x, *, label: str) -> None:
     levels = _levels(class_names)
-    y = levels[np.asarray(stages, dtype=int)]
+    stages = np.asarray(stages, dtype=int)
+    y = np.where(stages >= 0, levels[np.clip(stages, 0, None)], np.nan)  # unscored (-1): a gap, not a stage
     y_steps = np.append(y, y[-1])
     panel.step(x, y_steps, where="post", color="0.25", linewidth=0.9)
     rem = next((i for i, n in enumerate(class_names) if n in ("REM", "R")), None)
@@ -77,10 +78,11 @@ def night_figure(target: Path, proba: np.ndarray, stages: np.ndarray, class_name
         bottom = bottom + proba[:, k]
     panels[1].set_ylim(0, 1)
     panels[1].set_ylabel("probability")
-    panels[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    handles, names = panels[1].get_legend_handles_labels()  # listed top-down, as the stack reads
+    panels[1].legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+                     frameon=False)
     if scored is not None:
-        shown = np.where(np.asarray(scored) >= 0, scored, stages)  # unscored epochs: gaps below
-        _draw_hypnogram(panels[2], shown, class_names, x, label="scored")
+        _draw_hypnogram(panels[2], scored, class_names, x, label="scored")
         for k in np.flatnonzero(np.asarray(scored) < 0):
             panels[2].axvspan(x[k], x[k + 1], color="0.9", linewidth=0)
     if clock:
