@@ -1,7 +1,7 @@
 """One night from an EDF file to the model's windows: read, cut, resample, window, normalise.
 
 Reading goes through ingest's EDF reader (:mod:`sleep_kd.data.ingest.edf_reader`, MNE under it)
-and resampling through ingest's resampler (:func:`sleep_kd.data.ingest.resampling.resample`), so
+and resampling through ingest's resampler (:func:`sleep_kd.data.resampling.resample`), so
 a night is prepared exactly as a cohort night was; windows are centred on each scoring epoch and
 normalised per window as :class:`~sleep_kd.data.dataset.CohortWindows` does.
 """
@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from sleep_kd.data.dataset import normalize_rows
 from sleep_kd.data.ingest.edf_reader import check_signal, read_header, read_signal
-from sleep_kd.data.ingest.resampling import resample
+from sleep_kd.data.resampling import resample
 from sleep_kd.errors import InputError
 from sleep_kd.predict.channels import ChannelChoice, choose_channel
 
