@@ -11,7 +11,6 @@ prints the mean and spread of each strategy's change against the same seed's ecg
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -21,8 +20,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import train_loop  # noqa: E402
-from sleep_kd.data.ingest.store import open_cohort, read_epochs, recording_attrs  # noqa: E402
-from sleep_kd.data.stages import parse_stage, to_classes  # noqa: E402
+from sleep_kd.data.cohort_file import open_cohort, read_epochs, recording_attrs  # noqa: E402
+from sleep_kd.data.stages import to_classes  # noqa: E402
+from sleep_kd.data.synthetic.truth import read_truth  # noqa: E402
 from sleep_kd.evaluation.scoring import predict_checkpoint  # noqa: E402
 from sleep_kd.metrics.scores import summary_scores  # noqa: E402
 
@@ -46,11 +46,11 @@ def true_labels(predictions, dataset, n_classes: int) -> np.ndarray | None:
     with open_cohort(dataset.path) as handle:
         for rec in np.unique(predictions.recording):
             rid = dataset.recordings[rec]
-            with open(truth_dir / f"{rid}.csv") as handle_csv:
-                truth = {round(float(row["onset_s"]), 2): row["true_stage"] for row in csv.DictReader(handle_csv)}
+            truth = read_truth(truth_dir / f"{rid}.csv")
+            by_onset = {round(float(o), 2): t for o, t in zip(truth.onset_s, truth.true)}
             onsets = read_epochs(handle, rid).onset + float(recording_attrs(handle, rid)["start_offset_s"])
             mask = predictions.recording == rec
-            stages = [parse_stage(truth[round(float(o), 2)]) for o in onsets[predictions.epoch[mask]]]
+            stages = [by_onset[round(float(o), 2)] for o in onsets[predictions.epoch[mask]]]
             labels[mask] = to_classes(np.asarray(stages, dtype=np.int8), n_classes)
     return labels
 

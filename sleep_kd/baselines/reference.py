@@ -16,14 +16,14 @@ learned the heart. :func:`run_reference` returns everything as a dict;
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sleep_kd.data.ingest import store
-from sleep_kd.data.stages import class_names, parse_stage, to_classes
+from sleep_kd.data import cohort_file as store
+from sleep_kd.data.stages import class_names, to_classes
+from sleep_kd.data.synthetic.truth import read_truth
 from sleep_kd.errors import InputError
 
 from .features import band_powers, hr_features, r_peaks, robust_scale, with_context
@@ -46,14 +46,12 @@ class NightFeatures:
 
 def _truth_classes(path: Path, n_epochs: int, scored_stage: np.ndarray) -> np.ndarray:
     """4-class true stages from a truth CSV, checked against the file's scored stages."""
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    if len(rows) != n_epochs:
-        raise InputError(f"{path}: {len(rows)} truth epochs, expected {n_epochs} as in the cohort file")
-    scored = np.array([int(parse_stage(r["scored_stage"])) for r in rows])
-    if not np.array_equal(scored, scored_stage):
+    truth = read_truth(path)
+    if len(truth.true) != n_epochs:
+        raise InputError(f"{path}: {len(truth.true)} truth epochs, expected {n_epochs} as in the cohort file")
+    if not np.array_equal(truth.scored, scored_stage):
         raise InputError(f"{path}: scored stages differ from the cohort file's (not this cohort's truth?)")
-    return to_classes(np.array([int(parse_stage(r["true_stage"])) for r in rows]), 4)
+    return to_classes(truth.true, 4)
 
 
 def night_features(handle, recording_id: str, sfreq: float, truth_dir: Path | None) -> NightFeatures:

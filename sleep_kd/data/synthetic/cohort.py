@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,8 +15,9 @@ import numpy as np
 from sleep_kd.errors import InputError
 
 from .edf_writer import write_base, write_psg
-from .night import Night, n_unscored, plan_night, simulate_night
+from .night import n_unscored, plan_night, simulate_night
 from .stages import LABELS
+from .truth import write_truth
 
 MIN_EPOCHS = 10
 SFREQ_RANGE = (100, 2048)  # Hz; whole numbers so EDF data records hold whole samples
@@ -37,14 +37,6 @@ def check_options(*, n_subjects: int, hours: float, sfreq: float, workers: int) 
         raise InputError(f"workers: expected a whole number >= 1, got {workers}")
 
 
-def _write_truth(path: Path, night: Night) -> None:
-    with path.open("w", newline="") as f:
-        out = csv.writer(f, lineterminator="\n")
-        out.writerow(["onset_s", "duration_s", "true_stage", "scored_stage"])
-        for onset, t, s in zip(night.onsets, night.true, night.scored):
-            out.writerow([f"{onset:.2f}", f"{night.plan.epoch_s:g}", LABELS[t], LABELS[s]])
-
-
 def _write_night(out_dir: Path, index: int, seed: int, hours: float, sfreq: float) -> dict:
     """Simulate and write subject ``index``; return its entry for cohort.json."""
     plan = plan_night(index)
@@ -55,7 +47,8 @@ def _write_night(out_dir: Path, index: int, seed: int, hours: float, sfreq: floa
     texts = [f"Sleep stage {LABELS[s]}" for s in night.scored]
     write_base(folder / base, night.onsets, np.full(len(texts), plan.epoch_s), texts,
                record_id=plan.record_id)
-    _write_truth(out_dir / "truth" / f"{plan.record_id}.csv", night)
+    write_truth(out_dir / "truth" / f"{plan.record_id}.csv", onsets=night.onsets, epoch_s=night.plan.epoch_s,
+                true_labels=night.true, scored_labels=night.scored)
     return {"id": plan.record_id, "index": index, "subset": plan.subset, "standard": plan.standard,
             "epoch_s": plan.epoch_s, "channels": [c.label for c in night.channels],
             "psg": f"{plan.subset}/{psg}", "base": f"{plan.subset}/{base}",
