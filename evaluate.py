@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 
 from sleep_kd.allocator import keep_freed_memory
 from sleep_kd.errors import cli_entry
@@ -36,10 +34,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keep_freed_memory()  # glibc keeps freed feature maps for reuse: far fewer page faults
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        from sleep_kd.errors import InputError
+    from sleep_kd.engine.outputs import check_output_file, write_text_atomic
 
-        raise InputError(f"--json {args.json}: folder {Path(args.json).parent} does not exist")
+    if args.json:  # before any scoring: a report that cannot be written is known now, not after every night
+        check_output_file(args.json, label=f"--json {args.json}")
     from accelerate import PartialState
 
     from sleep_kd.evaluation.report import format_comparison, format_report
@@ -55,11 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if args.compare:
         print(format_comparison(reports))
-    if args.json:
-        target = Path(args.json)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(reports if args.compare else reports[0], indent=2))
-        os.replace(tmp, target)  # an earlier report is replaced only by a complete one
+    if args.json:  # an earlier report is replaced only by a complete one
+        report = json.dumps(reports if args.compare else reports[0], indent=2)
+        write_text_atomic(args.json, report, label=f"--json {args.json}")
     return 0
 
 

@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                           flag_names=flag_names())
     config = layers.resolve(args.strategy, base=_saved_config(args.resume))
     if args.resume is None:  # before any prerequisite is trained: the run itself must be able to write
-        check_output_dir(run_dir(config, cohort_tag(config)), label="--out" if args.out else "run folder")
+        out = run_dir(config, cohort_tag(config))
+        check_output_dir(out, label=f"--out {out}" if args.out else f"run folder {out}")
     announce = _main_process_printer()
     try:
         if args.resume is None:

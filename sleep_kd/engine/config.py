@@ -119,7 +119,9 @@ def parse_set(pairs: Iterable[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise InputError(f"--set {key}: '{part}' is given both a value and sub-keys")
-        node[parts[-1]] = value
+        earlier = node.get(parts[-1])
+        # Two --set of one mapping add up, as layers do: --set model.overrides={a: 1} --set model.overrides={b: 2}
+        node[parts[-1]] = {**earlier, **value} if isinstance(earlier, dict) and isinstance(value, dict) else value
     return nested
 
 

@@ -49,10 +49,11 @@ class Rule:
 
 
 def _bounds_text(kind: str, low, high, low_open: bool) -> str:
+    show = lambda v: str(v) if isinstance(v, int) else f"{v:g}"  # noqa: E731
     if low is not None and high is not None:
-        return f"{kind} in {'(' if low_open else '['}{low:g}, {high:g}]"
+        return f"{kind} in {'(' if low_open else '['}{show(low)}, {show(high)}]"
     if low is not None:
-        return f"{kind} {'>' if low_open else '>='} {low:g}"
+        return f"{kind} {'>' if low_open else '>='} {show(low)}"
     return kind
 
 

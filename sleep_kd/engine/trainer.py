@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from sleep_kd.engine import runs
 from sleep_kd.engine.assembly import RunParts, build_run, checkpoint_record
 from sleep_kd.engine.checkpoint import check_free_space, save_checkpoint
-from sleep_kd.engine.config import flatten, read_yaml, save_yaml
+from sleep_kd.engine.config import flatten, resolve_config, save_yaml
 from sleep_kd.engine.data import cohort_tag
 from sleep_kd.engine.figures import log_validation_figures
 from sleep_kd.engine.interrupt import StopRequests, TrainingInterrupted
@@ -121,8 +121,10 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
     out, saved, state_dir = locate_run(config, Path(resume) if resume is not None else None)
     precision_line = settle_precision(config)
     if saved is not None:
-        runs.check_resume_config(read_yaml(out / "config.yaml"), config, Path(resume))
-    check_output_dir(out, label="run folder")
+        saved_config = resolve_config(config["strategy"], base_file=out / "config.yaml")  # on today's defaults
+        settle_precision(saved_config)
+        runs.check_resume_config(saved_config, config, Path(resume))
+    check_output_dir(out, label=f"run folder {out}")
     accelerator = make_accelerator(config, out)
     say = announce or accelerator.print
     with (RunLock(out) if accelerator.is_main_process else nullcontext()), StopRequests() as stop:
