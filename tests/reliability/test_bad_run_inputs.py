@@ -103,6 +103,8 @@ def test_nan_samples_in_the_cohort_exit_2_naming_recording_and_epoch(eeg_run, na
                                            "--json", report], capsys)
     assert code == 2
     scored = CohortWindows(path, n_classes=4, modalities=("eeg",))._epoch[0]  # the first epoch with a class
+    note, err = err.split("\n", 1)  # --split all says first which of the scored nights were trained on
+    assert note.startswith("[sleep_kd] note: 8 of the 10 recordings scored were in the checkpoint's training split")
     assert one_line(err) == (f"error: {path}: recording '{first}' holds NaN or infinite EEG samples in epoch {scored} "
                              "(expected finite signals, as ingest writes them)")
     assert report.read_text() == '{"earlier": "report"}'
