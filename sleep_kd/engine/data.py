@@ -118,7 +118,21 @@ def make_loader(dataset: CohortWindows, config: Mapping, *, shuffle: bool, pin_m
     sampler = EpochShuffleSampler(len(dataset), seed=config["seed"]) if shuffle else None
     return DataLoader(dataset, batch_size=config["train"]["batch_size"], sampler=sampler, shuffle=False,
                       num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
-                      drop_last=False)
+                      drop_last=False, worker_init_fn=leave_stop_signals_to_the_trainer if workers else None)
+
+
+def leave_stop_signals_to_the_trainer(worker_id: int) -> None:
+    """In a loader worker: ignore Ctrl-C and SIGTERM, which reach the whole process group.
+
+    The training process stops at its next optimizer step and saves its state
+    (:mod:`sleep_kd.engine.interrupt`); a worker that died of the same signal first would turn
+    that into a "worker exited unexpectedly" error. Workers still end when the loader shuts
+    them down, or when their parent is gone.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def balanced_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:

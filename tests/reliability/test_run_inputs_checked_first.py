@@ -440,3 +440,13 @@ def test_evaluating_a_cohort_with_no_scored_window_is_refused(eeg_run, small_coh
     assert err.splitlines()[-1] == (f"error: {cohort}: the all split has no scored window (recordings: "
                                     f"{', '.join(everything[:5])} ...); each needs epochs with a stage of "
                                     "data.n_classes=4 and 30 s of signal around them")
+
+
+def test_a_saved_progress_with_a_value_of_the_wrong_type_is_one_line(prior_run, capsys):
+    out, _ = prior_run
+    progress = json.loads((out / "state" / "progress.json").read_text())
+    progress["global_step"] = "many"
+    (out / "state" / "progress.json").write_text(json.dumps(progress))
+    code, _, err = run_cli(train_loop.main, ["--strategy", "eeg_base", "--resume", out], capsys)
+    assert code == 2
+    assert one_line(err) == f"error: {out / 'state' / 'progress.json'}: 'global_step' is 'many', expected int"
