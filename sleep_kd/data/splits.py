@@ -2,9 +2,9 @@
 
 Three methods:
 
-- ``original`` (old name ``seed``, still accepted): the original system's rule. Per subset (SS1, SS3, then SS2, SS4, SS5, then any other
-  subset sorted), the subset's sorted subjects are shuffled in turn after one ``random.seed``;
-  train = first ``int(0.8 n)``, val = up to ``int(0.9 n)``, test = the rest. With MASS's
+- ``original`` (old name ``seed``, still accepted): the original system's rule. Per subset
+  (SS1, SS3, then SS2, SS4, SS5, then any other subset sorted), the subset's sorted subjects are
+  shuffled in turn after one ``random.seed``; train = first ``int(0.8 n)``, val = up to ``int(0.9 n)``, test = the rest. With MASS's
   53/19/62/40/26 subjects this gives 158/20/22.
 - ``pooled``: the same fractions over all subjects at once (small cohorts, where per-subset
   truncation would leave validation empty).

@@ -95,6 +95,7 @@ def checkpoint_record(config: Mapping, strategy: Strategy, parts: RunParts, mode
                  "folds": data["folds"], "fold": data["fold"],
                  # The split itself, so scoring needs no rule to re-derive it (and can tell a cohort that changed).
                  "splits": {name: list(ids) for name, ids in parts.splits.items()},
-                 "split_content_ids": {name: recordings_content_id(parts.path, ids) for name, ids in parts.splits.items()}},
+                 "split_content_ids": {name: recordings_content_id(parts.path, ids)
+                                       for name, ids in parts.splits.items()}},
         "config": dict(config),
     }

@@ -47,7 +47,8 @@ def check_record(checkpoint: Checkpoint) -> None:
     for key, value in model_config.items():
         wanted = reference.get(key)
         if wanted is not None and not _same_kind(value, wanted):
-            raise InputError(f"{where}: model.{key} is {value!r}; expected {_kind(wanted)} like the preset's {wanted!r}")
+            raise InputError(f"{where}: model.{key} is {value!r}; "
+                             f"expected {_kind(wanted)} like the preset's {wanted!r}")
     data = checkpoint.config.get("data")
     if data is None:
         return

@@ -58,7 +58,8 @@ class LoopState:
             wanted = {"strategy": str, "model": str, "best": (dict, type(None))}.get(spec.name, int)
             if (spec.name in ("strategy", "n_classes", "model") and value is None) or \
                     (value is not None and (isinstance(value, bool) or not isinstance(value, wanted))):
-                raise InputError(f"{source}: '{spec.name}' is {value!r}, expected {getattr(wanted, '__name__', 'an object')}")
+                expected = getattr(wanted, "__name__", "an object")
+                raise InputError(f"{source}: '{spec.name}' is {value!r}, expected {expected}")
             if value is not None:
                 values[spec.name] = value
         return cls(**values)
