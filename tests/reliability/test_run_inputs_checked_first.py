@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -26,7 +28,7 @@ from sleep_kd.errors import InputError
 from tests.reliability.conftest import run_cli, snapshot, train_argv
 from tests.reliability.test_bad_run_inputs import one_line, save_teacher
 
-DEFAULTS = "configs/defaults.yaml"
+ROOT = Path(__file__).resolve().parents[2]
 FREE = ", ".join(FREE_ON_RESUME)
 
 
@@ -235,13 +237,21 @@ def test_a_second_writer_of_the_same_run_folder_is_refused_naming_the_holder(sma
     assert snapshot(out) == before
 
 
-def test_the_lock_goes_with_the_process_and_the_next_run_proceeds(small_cohort, prior_run, capsys):
+def test_the_lock_of_a_killed_process_is_released_and_the_next_run_proceeds(small_cohort, prior_run, capsys):
     out, _ = prior_run
-    with open(out / ".lock", "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    code, _, _ = run_cli(train_loop.main, ["--strategy", "eeg_base", *train_argv(small_cohort, out.parent, "--out", out)],
-                         capsys)
-    assert code == 0
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from sleep_kd.engine.lock import RunLock; RunLock(Path(sys.argv[1])).__enter__(); "
+                               "print('held', flush=True); time.sleep(600)", str(out)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        argv = ["--strategy", "eeg_base", *train_argv(small_cohort, out.parent, "--out", out)]
+        code, _, err = run_cli(train_loop.main, argv, capsys)
+        assert code == 2 and one_line(err).startswith(f"error: run folder {out} is in use by process {holder.pid} ")
+    finally:
+        holder.kill()  # a crash: the kernel drops its flock
+        holder.wait()
+    assert run_cli(train_loop.main, argv, capsys)[0] == 0
 
 
 # --- 2. a checkpoint knows its split; evaluate scores exactly it -------------------------------
