@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 
 from sleep_kd.allocator import keep_freed_memory
 from sleep_kd.errors import cli_entry
@@ -40,11 +38,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def check_outputs(args: argparse.Namespace) -> None:
     """Refuse an output location that cannot be written, before any checkpoint is scored."""
+    from sleep_kd.engine.outputs import check_output_file
     from sleep_kd.errors import InputError
     from sleep_kd.predict.writers import check_writable
 
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise InputError(f"--json {args.json}: folder {Path(args.json).parent} does not exist")
+    if args.json:
+        check_output_file(args.json, label=f"--json {args.json}")
     if args.figures:
         try:
             check_writable(Path(args.figures))
@@ -58,9 +57,10 @@ def check_outputs(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keep_freed_memory()  # glibc keeps freed feature maps for reuse: far fewer page faults
-    check_outputs(args)
+    check_outputs(args)  # before any scoring: a report that cannot be written is known now
     from accelerate import PartialState
 
+    from sleep_kd.engine.outputs import write_text_atomic
     from sleep_kd.errors import InputError
     from sleep_kd.evaluation.compare import add_cases, write_figures
     from sleep_kd.evaluation.report import format_comparison, format_report
@@ -86,11 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         files = write_figures(scoreds, reports, Path(args.figures), method=args.embedding,
                               max_points=args.max_points, batch_size=args.batch_size)
         print(f"\nwrote {len(files)} figures to {args.figures}: " + ", ".join(f.name for f in files))
-    if args.json:
-        target = Path(args.json)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(reports if args.compare else reports[0], indent=2))
-        os.replace(tmp, target)  # an earlier report is replaced only by a complete one
+    if args.json:  # an earlier report is replaced only by a complete one
+        report = json.dumps(reports if args.compare else reports[0], indent=2)
+        write_text_atomic(args.json, report, label=f"--json {args.json}")
     return 0
 
 

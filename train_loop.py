@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def flag_names() -> dict[str, str]:
+    """Dotted config key -> the flag that sets it (named in error messages)."""
+    names = {".".join(k for k in keys if k): "--" + flag.replace("_", "-") for flag, keys in FLAG_KEYS.items()}
+    return {**names, **{f"train.{flag}": f"--{flag}" for flag in ("cpu", "deterministic", "compile")}}
+
+
 def options_from(args: argparse.Namespace) -> dict:
     """The flags that were given, as a nested config layer."""
     options: dict = {}
@@ -74,13 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # glibc keeps freed feature maps for reuse: far fewer page faults
     from pathlib import Path
 
+    from sleep_kd.engine.data import cohort_tag
+    from sleep_kd.engine.interrupt import EXIT_INTERRUPTED, TrainingInterrupted
+    from sleep_kd.engine.outputs import check_output_dir
     from sleep_kd.engine.prerequisites import ConfigLayers, resolve_prerequisites
+    from sleep_kd.engine.runs import run_dir
     from sleep_kd.engine.trainer import NonFiniteLossError, train
     from sleep_kd.strategies import get_strategy
 
     get_strategy(args.strategy)  # an unknown name fails here, listing the known ones
-    layers = ConfigLayers(config_file=args.config, options=options_from(args), set_pairs=args.set)
+    layers = ConfigLayers(config_file=args.config, options=options_from(args), set_pairs=args.set,
+                          flag_names=flag_names())
     config = layers.resolve(args.strategy, base=_saved_config(args.resume))
+    if args.resume is None:  # before any prerequisite is trained: the run itself must be able to write
+        out = run_dir(config, cohort_tag(config))
+        check_output_dir(out, label=f"--out {out}" if args.out else f"run folder {out}")
     announce = _main_process_printer()
     try:
         if args.resume is None:
@@ -89,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteLossError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as stop:
+        if _is_main_process():
+            print(f"interrupted ({stop.signal_name}): state saved; resume with: python train_loop.py "
+                  f"--strategy {args.strategy} --resume {stop.out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     announce(f"[sleep_kd] done: {result.out} (best: " + ", ".join(
         f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)) + ")")
     return 0
@@ -108,12 +127,16 @@ def _saved_config(resume: str | None):
     return path
 
 
-def _main_process_printer():
-    """print() on the main process only (the environment says which process this is)."""
+def _is_main_process() -> bool:
+    """Whether this is the main process (the environment says which process this is)."""
     import os
 
-    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
-    return print if rank == 0 else (lambda *_: None)
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+
+
+def _main_process_printer():
+    """print() on the main process only."""
+    return print if _is_main_process() else (lambda *_: None)
 
 
 if __name__ == "__main__":

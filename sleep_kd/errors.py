@@ -32,11 +32,6 @@ class InputError(ValueError):
         super().__init__(" ".join(text.split()))
 
 
-def exit_code_for(error: BaseException) -> int:
-    """Exit code for an error that ended a command: 2 for bad input or usage, else 1."""
-    return EXIT_BAD_INPUT if isinstance(error, InputError) else EXIT_FAILURE
-
-
 def cli_entry(main: F) -> Callable[..., int]:
     """Wrap a ``main(argv) -> int | None`` so bad input prints one line and returns 2.
 

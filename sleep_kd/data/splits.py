@@ -2,16 +2,18 @@
 
 Three methods:
 
-- ``seed``: the original system's rule. Per subset (SS1, SS3, then SS2, SS4, SS5, then any other
-  subset sorted), the subset's sorted subjects are shuffled in turn after one ``random.seed``;
-  train = first ``int(0.8 n)``, val = up to ``int(0.9 n)``, test = the rest. With MASS's
+- ``original`` (old name ``seed``, still accepted): the original system's rule. Per subset
+  (SS1, SS3, then SS2, SS4, SS5, then any other subset sorted), the subset's sorted subjects are
+  shuffled in turn after one ``random.seed``; train = first ``int(0.8 n)``, val = up to ``int(0.9 n)``, test = the rest. With MASS's
   53/19/62/40/26 subjects this gives 158/20/22.
 - ``pooled``: the same fractions over all subjects at once (small cohorts, where per-subset
   truncation would leave validation empty).
 - ``kfold``: subjects shuffled into ``k`` folds; test = fold ``fold``, val = the next fold, train = the rest.
 
-``python -m sleep_kd.data.splits FILE.h5 --method seed`` prints the split and saves it as
-``FILE.splits-seed.json`` next to the cohort.
+``python -m sleep_kd.data.splits FILE.h5 --method original`` prints the split and saves it as
+``FILE.splits-original.json`` next to the cohort (``--out FILE.json`` elsewhere). Training never
+writes beside the cohort (its folder may be read-only): a run keeps its split in its run folder
+and in every checkpoint.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from sleep_kd.data.ingest import store
 from sleep_kd.errors import InputError, cli_entry
 
 SUBSET_ORDER = ("SS1", "SS3", "SS2", "SS4", "SS5")
-METHODS = ("seed", "pooled", "kfold")
+METHODS = ("original", "pooled", "kfold")
+METHOD_ALIASES = {"seed": "original"}  # the old name of "original" (checkpoints written before it)
 TRAIN_FRACTION, VAL_END_FRACTION = 0.8, 0.9
 SPLITS = ("train", "val", "test")
 
@@ -42,7 +45,7 @@ def _subset_order(subsets) -> list[str]:
     return known + sorted(s for s in subsets if s not in SUBSET_ORDER)
 
 
-def seed_split(subjects_by_subset: dict[str, list[str]], *, seed: int = 42) -> dict[str, list[str]]:
+def original_split(subjects_by_subset: dict[str, list[str]], *, seed: int = 42) -> dict[str, list[str]]:
     """The original per-subset split of subjects (one ``random.seed``, a shuffle per subset)."""
     rng = random.Random(seed)  # same stream as random.seed(seed) + random.shuffle, without global state
     parts = {name: [] for name in SPLITS}
@@ -90,9 +93,9 @@ def split_file(h5_path, *, method: str, k: int = 5, fold: int = 0) -> Path:
     return h5_path.with_name(f"{h5_path.stem}.splits-{tag}.json")
 
 
-def make_splits(h5_path, *, method: str = "seed", seed: int = 42, k: int = 5, fold: int = 0,
-                save: bool = True) -> dict:
-    """Split a cohort file's recordings by subject and (by default) save the JSON next to it.
+def make_splits(h5_path, *, method: str = "original", seed: int = 42, k: int = 5, fold: int = 0,
+                save_to: str | Path | None = None) -> dict:
+    """Split a cohort file's recordings by subject (and save the JSON at ``save_to``, if given).
 
     Returns
     -------
@@ -100,25 +103,26 @@ def make_splits(h5_path, *, method: str = "seed", seed: int = 42, k: int = 5, fo
         ``train``, ``val``, ``test`` (sorted recording ids), ``method``, ``seed`` (and ``k``,
         ``fold`` for kfold).
     """
+    method = METHOD_ALIASES.get(method, method)
     if method not in METHODS:
         raise InputError(f"split method {method!r}: expected one of {', '.join(METHODS)}")
     table = _cohort_subjects(Path(h5_path))
     subjects = sorted({subject for subject, _ in table.values()})
-    if method == "seed":
+    if method == "original":
         by_subset: dict[str, set[str]] = {}
         for rid in sorted(table):
             subject, subset = table[rid]
             # A subject seen in several subsets stays with the first one (sorted recording order).
             if not any(subject in group for group in by_subset.values()):
                 by_subset.setdefault(subset, set()).add(subject)
-        parts = seed_split({s: sorted(g) for s, g in by_subset.items()}, seed=seed)
+        parts = original_split({s: sorted(g) for s, g in by_subset.items()}, seed=seed)
     elif method == "pooled":
         parts = pooled_split(subjects, seed=seed)
     else:
         parts = kfold_split(subjects, k=k, fold=fold, seed=seed)
     for name in SPLITS:
         if not parts[name]:
-            hint = "try --method pooled or more subjects" if method == "seed" else "it needs more subjects"
+            hint = "try --method pooled or more subjects" if method == "original" else "it needs more subjects"
             raise InputError(
                 f"{h5_path}: the {method} split leaves {name} empty with {len(subjects)} subjects "
                 f"({', '.join(f'{n} {len(parts[n])}' for n in SPLITS)}); {hint}"
@@ -127,8 +131,8 @@ def make_splits(h5_path, *, method: str = "seed", seed: int = 42, k: int = 5, fo
     result.update(method=method, seed=seed)
     if method == "kfold":
         result.update(k=k, fold=fold)
-    if save:
-        split_file(h5_path, method=method, k=k, fold=fold).write_text(json.dumps(result, indent=1) + "\n")
+    if save_to is not None:
+        Path(save_to).write_text(json.dumps(result, indent=1) + "\n")
     return result
 
 
@@ -137,15 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sleep_kd.data.splits",
                                      description="Split a cohort file's recordings by subject.")
     parser.add_argument("cohort", help="cohort HDF5 file")
-    parser.add_argument("--method", choices=METHODS, default="seed")
+    parser.add_argument("--method", choices=(*METHODS, *METHOD_ALIASES), default="original")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--k", type=int, default=5, help="kfold: number of folds")
     parser.add_argument("--fold", type=int, default=0, help="kfold: which fold is the test set")
+    parser.add_argument("--out", help="where to save the split (default: FILE.splits-<method>.json beside the cohort)")
     args = parser.parse_args(argv)
-    result = make_splits(args.cohort, method=args.method, seed=args.seed, k=args.k, fold=args.fold)
+    method = METHOD_ALIASES.get(args.method, args.method)
+    target = Path(args.out) if args.out else split_file(args.cohort, method=method, k=args.k, fold=args.fold)
+    result = make_splits(args.cohort, method=method, seed=args.seed, k=args.k, fold=args.fold, save_to=target)
     for name in SPLITS:
         print(f"{name}: {len(result[name])} recordings: {' '.join(result[name])}")
-    print(f"saved {split_file(args.cohort, method=args.method, k=args.k, fold=args.fold)}")
+    print(f"saved {target}")
     return 0
 
 

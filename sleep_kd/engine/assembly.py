@@ -11,7 +11,8 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 
 from sleep_kd.data.dataset import CohortWindows
-from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, make_loader, split_recordings)
+from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, make_loader, recordings_content_id,
+                                  require_scored, split_recordings)
 from sleep_kd.engine.restore import check_compatible, model_from_checkpoint
 from sleep_kd.models import create_model
 from sleep_kd.strategies import Strategy, StrategyStep, build_step, freeze
@@ -22,6 +23,7 @@ class RunParts:
     """Everything the loop iterates with; model, optimizer and loaders already prepared by Accelerate."""
 
     path: Path
+    splits: dict[str, list[str]]  # recording ids of train, val, test
     train_set: CohortWindows
     val_set: CohortWindows
     train_loader: DataLoader
@@ -31,13 +33,17 @@ class RunParts:
     step: StrategyStep
 
 
-def load_prerequisite(config: Mapping, role: str, model_config: Mapping) -> torch.nn.Module | None:
-    """The teacher or starting checkpoint named in ``paths.<role>``; it must be the run's own model."""
+def load_prerequisite(config: Mapping, role: str, model_config: Mapping, *, modality: str) -> torch.nn.Module | None:
+    """The teacher or starting checkpoint named in ``paths.<role>``: the run's own model, reading
+    ``modality`` with the run's window and normalisation."""
     path = config["paths"][role]
     if path is None:
         return None
     model, checkpoint = model_from_checkpoint(path)
-    check_compatible(checkpoint, role=role, n_classes=config["data"]["n_classes"], model_config=model_config)
+    check_compatible(checkpoint, role=role, n_classes=config["data"]["n_classes"], model_config=model_config,
+                     preparation={"modality": modality, "sfreq": float(model_config["sfreq"]),
+                                  "window_s": config["data"]["window_s"],
+                                  "normalization": config["data"]["normalization"]})
     return model
 
 
@@ -46,20 +52,24 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     """Build and ``prepare`` the parts of a run. The teacher goes to the device but never into DDP."""
     with accelerator.main_process_first():  # the main process builds the default cohort first
         path = cohort_path(config, announce=announce)
-        splits = split_recordings(path, config, save=accelerator.is_main_process)
+    splits = split_recordings(path, config)
     model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"],
-                         **config["model"]["overrides"])
+                         window_s=config["data"]["window_s"], **config["model"]["overrides"])
     modalities = sorted({strategy.student_modality} | ({strategy.teacher_modality} if strategy.teacher else set()))
     train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities)
     val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities)
+    require_scored(train_set, split="train")
+    require_scored(val_set, split="val")
     pin = accelerator.device.type == "cuda"
     train_loader = make_loader(train_set, config, shuffle=True, pin_memory=pin)
     val_loader = make_loader(val_set, config, shuffle=False, pin_memory=pin)
 
-    start = load_prerequisite(config, "init", model.config) if strategy.init_from else None
+    start = load_prerequisite(config, "init", model.config, modality=strategy.student_modality) \
+        if strategy.init_from else None
     if start is not None:
         model.load_state_dict(start.state_dict())
-    teacher = load_prerequisite(config, "teacher", model.config) if strategy.teacher else None
+    teacher = load_prerequisite(config, "teacher", model.config, modality=strategy.teacher_modality) \
+        if strategy.teacher else None
     if teacher is not None:
         teacher = freeze(teacher).to(accelerator.device)
     class_weights = balanced_weights(train_set.labels, config["data"]["n_classes"]).to(accelerator.device)
@@ -69,7 +79,7 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
     step = build_step(strategy, student=model, teacher=teacher, loss_options=config["loss"],
                       class_weights=class_weights)
-    return RunParts(path, train_set, val_set, train_loader, val_loader, model, optimizer, step)
+    return RunParts(path, splits, train_set, val_set, train_loader, val_loader, model, optimizer, step)
 
 
 def checkpoint_record(config: Mapping, strategy: Strategy, parts: RunParts, model_config: Mapping) -> dict:
@@ -82,6 +92,10 @@ def checkpoint_record(config: Mapping, strategy: Strategy, parts: RunParts, mode
                  "sfreq": float(model_config["sfreq"]), "window_s": data["window_s"],
                  "normalization": data["normalization"], "modality": strategy.student_modality,
                  "path": str(parts.path), "split": data["split"], "split_seed": data["split_seed"],
-                 "folds": data["folds"], "fold": data["fold"]},
+                 "folds": data["folds"], "fold": data["fold"],
+                 # The split itself, so scoring needs no rule to re-derive it (and can tell a cohort that changed).
+                 "splits": {name: list(ids) for name, ids in parts.splits.items()},
+                 "split_content_ids": {name: recordings_content_id(parts.path, ids)
+                                       for name, ids in parts.splits.items()}},
         "config": dict(config),
     }

@@ -1,8 +1,12 @@
-"""Run configuration: YAML defaults, a strategy's YAML, --config, CLI options and --set, merged.
+"""Run configuration: YAML defaults, --config, command-line flags and --set, merged and checked.
 
-A configuration is a nested dict whose keys are exactly those of ``configs/defaults.yaml``. Every
-layer is checked against it: an unknown key or a value of the wrong type is refused with a
-one-line :class:`~sleep_kd.errors.InputError` that names the key and where it came from.
+A configuration is a nested dict whose keys are exactly those of ``configs/defaults.yaml`` (the
+defaults and their comments); :mod:`sleep_kd.engine.schema` says what each key may hold. Every
+layer is checked as it is merged: an unknown key, or a value of the wrong type or out of range,
+is refused with one :class:`~sleep_kd.errors.InputError` line naming the key, the value, where it
+came from and what is allowed. Combinations of keys that cannot work together (a window the
+model cannot take) are refused once all layers are in (:mod:`sleep_kd.engine.combinations`).
+Nothing is built or written before that.
 """
 
 from __future__ import annotations
@@ -14,22 +18,11 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from sleep_kd.engine.schema import SCHEMA, Options, check_value
 from sleep_kd.errors import InputError
-from sleep_kd.hardware import MIXED_PRECISIONS
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 DEFAULTS_FILE = CONFIG_DIR / "defaults.yaml"
-
-# Keys whose default is null take values of these types.
-NULLABLE_TYPES: dict[str, tuple[type, ...]] = {
-    "strategy": (str,),
-    "data.path": (str,),
-    "paths.out": (str,),
-    "paths.teacher": (str,),
-    "paths.init": (str,),
-}
-# Free-form mappings: their inner keys are checked by their consumer (the model or a loss term).
-OPEN_MAPPINGS = {"model.overrides", "loss.ce", "loss.wce", "loss.sd", "loss.at"}
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -46,31 +39,48 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
+def leaf_keys(tree: Mapping, prefix: str = "") -> list[str]:
+    """Dotted keys of the values in ``tree`` (a free-form mapping of the schema counts as one value)."""
+    keys = []
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not isinstance(SCHEMA.get(dotted), Options):
+            keys += leaf_keys(value, prefix=f"{dotted}.")
+        else:
+            keys.append(dotted)
+    return keys
+
+
 def defaults() -> dict:
-    """The shared defaults (a fresh copy)."""
-    return read_yaml(DEFAULTS_FILE)
+    """The shared defaults (a fresh copy), each checked by its rule."""
+    raw = read_yaml(DEFAULTS_FILE)
+    listed, ruled = set(leaf_keys(raw)), set(SCHEMA)
+    if listed != ruled:  # a developer's slip, not a user's: the two files must list the same keys
+        raise RuntimeError(f"{DEFAULTS_FILE} and sleep_kd/engine/schema.py disagree on keys: "
+                           f"{sorted(listed ^ ruled)}")
+    return _checked(raw, origin=str(DEFAULTS_FILE.relative_to(CONFIG_DIR.parent)))
 
 
-def _type_ok(value: Any, reference: Any, key: str) -> bool:
-    if value is None:
-        return reference is None or key in NULLABLE_TYPES
-    if reference is None:
-        return isinstance(value, NULLABLE_TYPES.get(key, (object,)))
-    if isinstance(reference, bool) or isinstance(value, bool):
-        return isinstance(value, bool) and isinstance(reference, bool)
-    if isinstance(reference, float):
-        return isinstance(value, (int, float))
-    return isinstance(value, type(reference))
+def _checked(tree: Mapping, *, origin: str, prefix: str = "") -> dict:
+    """A copy of ``tree`` with every value checked by its rule (and in its canonical form)."""
+    out = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        out[key] = (check_value(dotted, value, origin=origin) if dotted in SCHEMA
+                    else _checked(value, origin=origin, prefix=f"{dotted}."))
+    return out
 
 
-def merge(base: dict, layer: Mapping, *, origin: str, prefix: str = "") -> dict:
-    """Return ``base`` updated by ``layer``, refusing unknown keys and wrong types.
+def merge(base: dict, layer: Mapping, *, origin: str, prefix: str = "",
+          origins: dict[str, str] | None = None) -> dict:
+    """Return ``base`` updated by ``layer``, each value checked by its rule (see module docstring).
 
     Parameters
     ----------
     base : the configuration so far (not modified).
     layer : nested overrides.
-    origin : where the layer came from, for error messages (a file name or "--set").
+    origin : where the layer came from, for error messages (a file name, a flag or "--set").
+    origins : if given, updated with dotted key -> origin of each value set here.
     """
     merged = copy.deepcopy(base)
     for key, value in layer.items():
@@ -78,21 +88,17 @@ def merge(base: dict, layer: Mapping, *, origin: str, prefix: str = "") -> dict:
         if key not in merged:
             known = ", ".join(sorted(f"{prefix}{k}" for k in merged))
             raise InputError(f"unknown config key '{dotted}' in {origin} (known keys: {known})")
-        reference = merged[key]
-        if dotted in OPEN_MAPPINGS:
-            if not isinstance(value, Mapping):
-                raise InputError(f"config key '{dotted}' in {origin} must be a mapping, got {value!r}")
-            merged[key] = {**reference, **copy.deepcopy(dict(value))}
-        elif isinstance(reference, dict):
-            if not isinstance(value, Mapping):
-                raise InputError(f"config key '{dotted}' in {origin} must be a mapping, got {value!r}")
-            merged[key] = merge(reference, value, origin=origin, prefix=f"{dotted}.")
-        elif not _type_ok(value, reference, dotted):
-            expected = type(reference).__name__ if reference is not None else "/".join(
-                t.__name__ for t in NULLABLE_TYPES.get(dotted, (object,)))
-            raise InputError(f"config key '{dotted}' in {origin} must be {expected}, got {value!r}")
+        if dotted in SCHEMA:
+            checked = check_value(dotted, value, origin=origin)
+            if isinstance(SCHEMA[dotted], Options):
+                checked = {**(merged[key] or {}), **copy.deepcopy(checked)}
+            merged[key] = checked
+            if origins is not None:
+                origins[dotted] = origin
+        elif not isinstance(value, Mapping):
+            raise InputError(f"config key '{dotted}' in {origin} must be a mapping, got {value!r}")
         else:
-            merged[key] = float(value) if isinstance(reference, float) else value
+            merged[key] = merge(merged[key], value, origin=origin, prefix=f"{dotted}.", origins=origins)
     return merged
 
 
@@ -111,60 +117,58 @@ def parse_set(pairs: Iterable[str]) -> dict:
         parts = key.strip().split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = value
+            if not isinstance(node, dict):
+                raise InputError(f"--set {key}: '{part}' is given both a value and sub-keys")
+        earlier = node.get(parts[-1])
+        # Two --set of one mapping add up, as layers do: --set model.overrides={a: 1} --set model.overrides={b: 2}
+        node[parts[-1]] = {**earlier, **value} if isinstance(earlier, dict) and isinstance(value, dict) else value
     return nested
-
-
-def strategy_file(strategy: str) -> Path:
-    """The strategy's own YAML (``configs/strategies/<name>.yaml``)."""
-    return CONFIG_DIR / "strategies" / f"{strategy}.yaml"
 
 
 def resolve_config(strategy: str, *, config_file: str | Path | None = None,
                    options: Mapping | None = None, set_pairs: Iterable[str] = (),
-                   base_file: str | Path | None = None) -> dict:
-    """Build the fully resolved configuration of one run.
+                   base_file: str | Path | None = None, flag_names: Mapping[str, str] | None = None) -> dict:
+    """Build the fully resolved, checked configuration of one run.
 
-    Layers, later winning: defaults, the strategy's YAML (or, when resuming, ``base_file``: the
-    run's saved config.yaml), ``config_file``, ``options`` (from command-line flags; a nested
-    dict), then ``set_pairs``.
+    Layers, later winning: defaults (or, when resuming, ``base_file``: the run's saved
+    config.yaml, on top of the defaults), ``config_file``, ``options`` (from command-line flags;
+    a nested dict; ``flag_names`` maps a dotted key to the flag that set it, for messages), then
+    ``set_pairs``.
     """
+    from sleep_kd.engine.combinations import check_combinations
+
+    origins: dict[str, str] = {}
     config = defaults()
-    path = Path(base_file) if base_file is not None else strategy_file(strategy)
-    if path.is_file():
-        config = merge(config, read_yaml(path), origin=str(path))
+    origins.update(dict.fromkeys(SCHEMA, str(DEFAULTS_FILE.relative_to(CONFIG_DIR.parent))))
+    if base_file is not None:
+        config = merge(config, read_yaml(base_file), origin=str(base_file), origins=origins)
     if config_file is not None:
-        config = merge(config, read_yaml(config_file), origin=str(config_file))
-    if options:
-        config = merge(config, options, origin="the command line")
-    config = merge(config, parse_set(set_pairs), origin="--set")
-    config["strategy"] = strategy
-    validate(config)
+        config = merge(config, read_yaml(config_file), origin=str(config_file), origins=origins)
+    for dotted, value in _flat_layer(options or {}).items():
+        origin = (flag_names or {}).get(dotted, "the command line")
+        config = merge(config, _nested(dotted, value), origin=origin, origins=origins)
+    config = merge(config, parse_set(set_pairs), origin="--set", origins=origins)
+    config = merge(config, {"strategy": strategy}, origin="--strategy", origins=origins)
+    check_combinations(config, origins)
     return config
 
 
-def validate(config: Mapping) -> None:
-    """Checks of values (not just types) that a user can get wrong."""
-    rules = [
-        ("data.n_classes", lambda v: v in (3, 4), "3 or 4"),
-        ("data.normalization", lambda v: v in ("minmax", "zscore", "none"), "minmax, zscore or none"),
-        ("data.split", lambda v: v in ("seed", "pooled", "kfold"), "seed, pooled or kfold"),
-        ("train.mixed_precision", lambda v: v in MIXED_PRECISIONS, ", ".join(MIXED_PRECISIONS)),
-        ("train.lr_schedule", lambda v: v in ("none", "cosine"), "none or cosine"),
-        ("train.nonfinite", lambda v: v in ("stop", "skip"), "stop or skip"),
-        ("train.epochs", lambda v: v >= 1, "at least 1"),
-        ("train.batch_size", lambda v: v >= 1, "at least 1"),
-        ("train.grad_accum", lambda v: v >= 1, "at least 1"),
-        ("train.val_every", lambda v: v >= 1, "at least 1"),
-        ("train.lr", lambda v: v > 0, "positive"),
-    ]
-    if not 0 <= config["seed"] < 2**32:  # accelerate's set_seed range
-        raise InputError(f"config key 'seed' must be between 0 and 2**32 - 1, got {config['seed']!r}")
-    for key, ok, expected in rules:
-        section, name = key.split(".")
-        value = config[section][name]
-        if not ok(value):
-            raise InputError(f"config key '{key}' must be {expected}, got {value!r}")
+def _flat_layer(layer: Mapping, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and dotted not in SCHEMA:
+            flat.update(_flat_layer(value, prefix=f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _nested(dotted: str, value: Any) -> dict:
+    node: Any = value
+    for part in reversed(dotted.split(".")):
+        node = {part: node}
+    return node
 
 
 def save_yaml(config: Mapping, path: str | Path) -> None:

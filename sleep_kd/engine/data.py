@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -33,14 +34,50 @@ def cohort_tag(config: Mapping) -> str:
     return Path(config["data"]["path"]).stem if config["data"]["path"] else DEFAULT_COHORT_TAG
 
 
-def split_recordings(path: Path, config: Mapping, *, save: bool = True) -> dict[str, list[str]]:
+def split_recordings(path: Path, config: Mapping) -> dict[str, list[str]]:
     """Recording ids of the train, val and test splits (by subject) for the config's split rule.
 
-    ``save`` writes the split JSON next to the cohort (the main process only, under several).
+    Nothing is written beside the cohort (its folder may be read-only); the trainer keeps the
+    split in the run folder and every checkpoint.
     """
     data = config["data"]
-    return make_splits(path, method=data["split"], seed=data["split_seed"], k=data["folds"], fold=data["fold"],
-                       save=save)
+    parts = make_splits(path, method=data["split"], seed=data["split_seed"], k=data["folds"], fold=data["fold"])
+    return {name: parts[name] for name in ("train", "val", "test")}
+
+
+def recordings_content_id(path: Path, recordings: Sequence[str]) -> str:
+    """A digest of what the given recordings hold for scoring: ids, rate, signal lengths, epoch tables.
+
+    Two cohorts give the same id for a set of recordings only if those nights are scored alike;
+    the signal samples themselves are not read (that would cost a pass over the whole file).
+    """
+    from sleep_kd.data.ingest import store
+
+    digest = hashlib.sha256()
+    with store.open_cohort(path) as handle:
+        digest.update(repr(float(handle.attrs["sfreq"])).encode())
+        known = set(store.recording_ids(handle))
+        for rid in sorted(recordings):
+            digest.update(rid.encode() + b"\0")
+            if rid not in known:
+                digest.update(b"missing")
+                continue
+            group = handle["recordings"][rid]
+            for modality in sorted(k for k in group.keys() if k != "epochs"):
+                digest.update(f"{modality}:{group[modality].shape[0]}".encode())
+            table = store.read_epochs(handle, rid)
+            for column in (table.onset, table.duration, table.stage):
+                digest.update(np.ascontiguousarray(column).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def require_scored(dataset: CohortWindows, *, split: str) -> None:
+    """Refuse a split with no scored window, naming it and its recordings (before any training)."""
+    if len(dataset) == 0:
+        names = ", ".join(dataset.recordings[:5]) + (" ..." if len(dataset.recordings) > 5 else "")
+        raise InputError(f"{dataset.path}: the {split} split has no scored window (recordings: {names or 'none'}); "
+                         f"each needs epochs with a stage of data.n_classes={dataset.n_classes} and "
+                         f"{dataset.window_s:g} s of signal around them")
 
 
 class EpochShuffleSampler(Sampler[int]):
@@ -81,7 +118,21 @@ def make_loader(dataset: CohortWindows, config: Mapping, *, shuffle: bool, pin_m
     sampler = EpochShuffleSampler(len(dataset), seed=config["seed"]) if shuffle else None
     return DataLoader(dataset, batch_size=config["train"]["batch_size"], sampler=sampler, shuffle=False,
                       num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
-                      drop_last=False)
+                      drop_last=False, worker_init_fn=leave_stop_signals_to_the_trainer if workers else None)
+
+
+def leave_stop_signals_to_the_trainer(worker_id: int) -> None:
+    """In a loader worker: ignore Ctrl-C and SIGTERM, which reach the whole process group.
+
+    The training process stops at its next optimizer step and saves its state
+    (:mod:`sleep_kd.engine.interrupt`); a worker that died of the same signal first would turn
+    that into a "worker exited unexpectedly" error. Workers still end when the loader shuts
+    them down, or when their parent is gone.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def balanced_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 from sleep_kd.engine.checkpoint import CONFIG, WEIGHTS
 from sleep_kd.engine.config import resolve_config
@@ -29,10 +29,11 @@ class ConfigLayers:
     config_file: str | None = None
     options: dict = field(default_factory=dict)
     set_pairs: list[str] = field(default_factory=list)
+    flag_names: dict[str, str] = field(default_factory=dict)  # dotted key -> the flag that set it
 
     def resolve(self, strategy: str, *, out: Path | None = None, base: Path | None = None) -> dict:
         config = resolve_config(strategy, config_file=self.config_file, options=self.options,
-                                set_pairs=self.set_pairs, base_file=base)
+                                set_pairs=self.set_pairs, base_file=base, flag_names=self.flag_names)
         if out is not None:
             config["paths"]["out"] = str(out)
         return config
@@ -71,9 +72,3 @@ def resolve_prerequisites(config: dict, layers: ConfigLayers, *,
             announce(f"[sleep_kd] {strategy.name}: using the {role} at {best}")
         config["paths"][role] = str(best)
     return config
-
-
-def required_roles(strategy_name: str) -> Mapping[str, str]:
-    """Which prerequisites a strategy has: {"teacher": "eeg_base", "init": "feat_train"} for feat_temp."""
-    strategy = get_strategy(strategy_name)
-    return {role: getattr(strategy, attribute) for role, attribute in ROLES if getattr(strategy, attribute)}

@@ -9,7 +9,11 @@ import torch
 
 from sleep_kd.engine.checkpoint import Checkpoint, read_checkpoint
 from sleep_kd.errors import InputError
-from sleep_kd.models import model_from_config
+from sleep_kd.models import create_model, model_from_config
+
+
+# What a checkpoint's data preparation may hold (config.json "data"), by the config's own rules.
+PREPARATION_RULES = {"n_classes": "data.n_classes", "window_s": "data.window_s", "normalization": "data.normalization"}
 
 
 def model_from_checkpoint(path: str | Path) -> tuple[torch.nn.Module, Checkpoint]:
@@ -18,9 +22,61 @@ def model_from_checkpoint(path: str | Path) -> tuple[torch.nn.Module, Checkpoint
     model_config = checkpoint.config.get("model")
     if not isinstance(model_config, Mapping):
         raise InputError(f"checkpoint {checkpoint.path}: config.json has no 'model' section")
+    check_record(checkpoint)
     model = model_from_config(dict(model_config))
     load_weights(model, checkpoint)
     return model.eval(), checkpoint
+
+
+def check_record(checkpoint: Checkpoint) -> None:
+    """Refuse a config.json value of the wrong type (``model.sfreq: "abc"``), naming file, key and value.
+
+    Model options must have the type of the preset's own (the preset, built on the meta device,
+    is the one place that knows them); the data preparation follows the config's rules.
+    """
+    from sleep_kd.engine.schema import SCHEMA, Float, Refused
+
+    where = f"checkpoint {checkpoint.path / 'config.json'}"
+    model_config = dict(checkpoint.config["model"])
+    name, n_classes = model_config.get("name"), model_config.get("n_classes")
+    if not isinstance(name, str) or isinstance(n_classes, bool) or not isinstance(n_classes, int):
+        raise InputError(f"{where}: model.name and model.n_classes must be a name and an integer, "
+                         f"got {name!r} and {n_classes!r}")
+    with torch.device("meta"):
+        reference = create_model(name, n_classes=n_classes).config
+    for key, value in model_config.items():
+        wanted = reference.get(key)
+        if wanted is not None and not _same_kind(value, wanted):
+            raise InputError(f"{where}: model.{key} is {value!r}; "
+                             f"expected {_kind(wanted)} like the preset's {wanted!r}")
+    data = checkpoint.config.get("data")
+    if data is None:
+        return
+    if not isinstance(data, Mapping):
+        raise InputError(f"{where}: 'data' must be a mapping, got {data!r}")
+    rules = {**{key: SCHEMA[rule] for key, rule in PREPARATION_RULES.items()}, "sfreq": Float(low=0, low_open=True)}
+    for key, rule in rules.items():
+        if key in data:
+            try:
+                rule.convert(data[key])
+            except Refused:
+                raise InputError(f"{where}: data.{key} is {data[key]!r}; allowed: {rule.describe()}") from None
+
+
+def _kind(reference) -> str:
+    return ("a list" if isinstance(reference, list) else "true or false" if isinstance(reference, bool)
+            else "an integer" if isinstance(reference, int) else "a number" if isinstance(reference, float)
+            else type(reference).__name__)
+
+
+def _same_kind(value, reference) -> bool:
+    if isinstance(reference, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(reference, bool)
+    if isinstance(reference, float):
+        return isinstance(value, (int, float))
+    if isinstance(reference, list):
+        return isinstance(value, list) and all(_same_kind(v, reference[0]) for v in value) if reference else True
+    return isinstance(value, type(reference))
 
 
 def load_weights(model: torch.nn.Module, checkpoint: Checkpoint) -> None:
@@ -38,14 +94,16 @@ def load_weights(model: torch.nn.Module, checkpoint: Checkpoint) -> None:
 
 
 def check_compatible(checkpoint: Checkpoint, *, role: str, n_classes: int,
-                     model_config: Mapping | None = None) -> None:
-    """A teacher or starting point must predict the same classes (and, to start from, be the same model).
+                     model_config: Mapping | None = None, preparation: Mapping | None = None) -> None:
+    """A teacher or starting point must fit the run that uses it.
 
     Parameters
     ----------
     role : "teacher" or "init", named in the error.
     n_classes : the class count of the run that uses the checkpoint.
     model_config : the run's model config, when the checkpoint must have the same architecture.
+    preparation : what its inputs must be: ``modality``, ``sfreq``, ``window_s``, ``normalization``
+        (compared with the checkpoint's ``data`` record, which must then be there).
     """
     theirs = checkpoint.config.get("model", {})
     if theirs.get("n_classes") != n_classes:
@@ -57,3 +115,15 @@ def check_compatible(checkpoint: Checkpoint, *, role: str, n_classes: int,
             key = differing[0]
             raise InputError(f"{role} checkpoint {checkpoint.path} is a different model: {key} is "
                              f"{theirs.get(key)!r} there, {model_config.get(key)!r} here")
+    if preparation is None:
+        return
+    data = checkpoint.config.get("data")
+    if not isinstance(data, Mapping):
+        raise InputError(f"{role} checkpoint {checkpoint.path} does not record how its inputs were prepared "
+                         "(config.json has no 'data': modality, sampling rate, window, normalisation)")
+    keys = {"modality": "the strategy's " + ("teacher" if role == "teacher" else "student"),
+            "sfreq": "the model's rate", "window_s": "data.window_s", "normalization": "data.normalization"}
+    for key, source in keys.items():
+        if data.get(key) != preparation[key]:
+            raise InputError(f"{role} checkpoint {checkpoint.path} was trained with {key} {data.get(key)!r}, "
+                             f"this run needs {preparation[key]!r} ({source})")

@@ -3,8 +3,13 @@
 ``OUT/`` holds ``config.yaml``, ``best/`` and ``last/`` checkpoints, TensorBoard events under
 ``OUT/tensorboard/`` and ``state/``: Accelerate's ``save_state`` (model, optimizer, grad scaler,
 RNG states; model weights as safetensors, the rest loaded with ``weights_only=True``) plus
-``progress.json`` (epoch, batches done, optimizer steps, best score). ``state/`` is replaced
-atomically, like a checkpoint.
+``progress.json`` (the loop's :class:`LoopState`). ``state/`` is replaced atomically, like a
+checkpoint. ``splits.json`` holds the recording ids of the run's train/val/test splits (written
+here, never beside the cohort, whose folder may be read-only).
+
+A resumed run must equal one that never stopped, so everything that shapes the result is pinned:
+the resumed config may differ from the saved ``config.yaml`` only in :data:`FREE_ON_RESUME`, and the
+cohort must still give the same splits.
 """
 
 from __future__ import annotations
@@ -13,14 +18,51 @@ import json
 import os
 import pickle
 import shutil
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from sleep_kd.engine.checkpoint import check_free_space
 from sleep_kd.errors import InputError
 
 STATE = "state"
 PROGRESS = "progress.json"
+SPLITS_FILE = "splits.json"
+# Settings that cannot change what a run computes; every other key is pinned on --resume.
+FREE_ON_RESUME = ("train.log_every", "train.max_steps", "train.save_state_every", "train.collective_timeout_s",
+                  "data.num_workers", "paths.out", "paths.runs")
+
+
+@dataclass
+class LoopState:
+    """Where the loop is and how it has done: saved as ``state/progress.json``."""
+
+    strategy: str
+    n_classes: int
+    model: str
+    epoch: int = 0            # epochs finished
+    batches_done: int = 0     # batches of the current epoch done
+    global_step: int = 0      # optimizer steps in all
+    best: dict | None = None  # validation metrics of the best checkpoint so far
+    stale: int = 0            # validations since the best
+    skipped_batches: int = 0  # batches dropped for a non-finite loss (train.nonfinite: skip)
+
+    @classmethod
+    def from_json(cls, data: Any, *, source: Path) -> "LoopState":
+        """The state in a progress.json; a missing field or one of the wrong type names the file."""
+        if not isinstance(data, dict):
+            raise InputError(f"{source} must hold a JSON object")
+        values = {}
+        for spec in fields(cls):
+            value = data.get(spec.name)
+            wanted = {"strategy": str, "model": str, "best": (dict, type(None))}.get(spec.name, int)
+            if (spec.name in ("strategy", "n_classes", "model") and value is None) or \
+                    (value is not None and (isinstance(value, bool) or not isinstance(value, wanted))):
+                expected = getattr(wanted, "__name__", "an object")
+                raise InputError(f"{source}: '{spec.name}' is {value!r}, expected {expected}")
+            if value is not None:
+                values[spec.name] = value
+        return cls(**values)
 
 
 def default_run_dir(config: Mapping, tag: str) -> Path:
@@ -42,7 +84,7 @@ def clear_previous_run(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
-def save_state(accelerator, out: Path, progress: Mapping, *, model) -> None:
+def save_state(accelerator, out: Path, progress: LoopState, *, model) -> None:
     """Save the resumable state of every process into ``out/state`` atomically (all processes call it).
 
     The disk is checked first (weights plus Adam's two moments), so a full disk fails cleanly
@@ -58,7 +100,7 @@ def save_state(accelerator, out: Path, progress: Mapping, *, model) -> None:
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         with open(tmp / PROGRESS, "w") as handle:
-            json.dump(dict(progress), handle, indent=2)
+            json.dump(asdict(progress), handle, indent=2)
             handle.flush()
             os.fsync(handle.fileno())
         old = out / f".{STATE}.old"
@@ -70,8 +112,8 @@ def save_state(accelerator, out: Path, progress: Mapping, *, model) -> None:
     accelerator.wait_for_everyone()
 
 
-def read_progress(resume: Path) -> dict:
-    """The progress record of a run folder (or of its ``state/`` folder) given to ``--resume``."""
+def read_progress(resume: Path) -> tuple[LoopState, Path]:
+    """The loop state of a run folder (or of its ``state/`` folder) given to ``--resume``, and that folder."""
     state = resume / STATE if (resume / STATE).is_dir() else resume
     if not state.is_dir() and (resume / f".{STATE}.old").is_dir():
         state = resume / f".{STATE}.old"  # a crash fell between the two renames of a save
@@ -79,26 +121,50 @@ def read_progress(resume: Path) -> dict:
     if not path.is_file():
         raise InputError(f"--resume {resume}: no resumable state there (expected {resume / STATE / PROGRESS})")
     try:
-        progress = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise InputError(f"--resume {resume}: {path} is not valid JSON ({error})")
-    progress["state_dir"] = str(state)
-    return progress
+    return LoopState.from_json(data, source=path), state
 
 
-def check_resume_matches(progress: Mapping, config: Mapping, resume: Path) -> None:
+def check_resume_matches(progress: LoopState, config: Mapping, resume: Path) -> None:
     """A state folder from another strategy, class count or model cannot continue this run."""
     for key, ours in (("strategy", config["strategy"]), ("n_classes", config["data"]["n_classes"]),
                       ("model", config["model"]["name"])):
-        theirs = progress.get(key)
+        theirs = getattr(progress, key)
         if theirs != ours:
             raise InputError(f"--resume {resume}: that run's {key} is {theirs!r}, this run's is {ours!r}")
 
 
-def load_state(accelerator, progress: Mapping, resume: Path) -> None:
+def check_resume_config(saved: Mapping, config: Mapping, resume: Path) -> None:
+    """Refuse a resumed config that differs from the saved run in anything but :data:`FREE_ON_RESUME`."""
+    from sleep_kd.engine.config import flatten
+
+    theirs, ours = flatten(saved), flatten(config)
+    for key in sorted(set(theirs) | set(ours)):
+        if key not in FREE_ON_RESUME and theirs.get(key) != ours.get(key):
+            raise InputError(f"--resume {resume}: {key} is {theirs.get(key)!r} in that run, {ours.get(key)!r} now; "
+                             f"a resumed run keeps its settings (only {', '.join(FREE_ON_RESUME)} may change)")
+
+
+def check_resume_splits(saved_file: Path, splits: Mapping, resume: Path) -> None:
+    """The cohort must still split into the recordings the run was trained and validated on."""
+    if not saved_file.is_file():
+        return  # a run saved before splits were recorded
+    saved = json.loads(saved_file.read_text())
+    for name in ("train", "val", "test"):
+        before, now = set(saved.get(name, [])), set(splits[name])
+        if before != now:
+            change = "; ".join(part for part in (
+                f"now also {', '.join(sorted(now - before)[:5])}" if now - before else "",
+                f"no longer {', '.join(sorted(before - now)[:5])}" if before - now else "") if part)
+            raise InputError(f"--resume {resume}: the cohort's {name} split is not the one that run used ({change})")
+
+
+def load_state(accelerator, state_dir: Path, resume: Path) -> None:
     """Restore model, optimizer, scaler and RNG states; a pickle that is not plain data is refused."""
     try:
-        accelerator.load_state(progress["state_dir"])
+        accelerator.load_state(str(state_dir))
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"--resume {resume}: the saved state could not be loaded safely "

@@ -6,8 +6,10 @@ Accelerate handles devices, DDP, mixed precision and gradient accumulation; the 
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,14 +23,21 @@ from tqdm.auto import tqdm
 
 from sleep_kd.engine import runs
 from sleep_kd.engine.assembly import RunParts, build_run, checkpoint_record
-from sleep_kd.engine.checkpoint import save_checkpoint
-from sleep_kd.engine.config import flatten, save_yaml
+from sleep_kd.engine.checkpoint import check_free_space, save_checkpoint
+from sleep_kd.engine.config import flatten, resolve_config, save_yaml
 from sleep_kd.engine.data import cohort_tag
 from sleep_kd.engine.figures import log_validation_figures
+from sleep_kd.engine.interrupt import StopRequests, TrainingInterrupted
+from sleep_kd.engine.lock import RunLock
+from sleep_kd.engine.outputs import check_output_dir
 from sleep_kd.engine.validation import predict, validation_metrics
 from sleep_kd.errors import InputError
 from sleep_kd.hardware import resolve_mixed_precision
 from sleep_kd.strategies import get_strategy
+
+
+LR_SCHEDULES = ("none", "cosine")  # train.lr_schedule (see learning_rate)
+NONFINITE_POLICIES = ("stop", "skip")  # train.nonfinite (see check_finite)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -91,45 +100,63 @@ def learning_rate(config: Mapping, step: int, total_steps: int) -> float:
     return base
 
 
-def locate_run(config: Mapping, resume: Path | None) -> tuple[Path, dict | None]:
-    """The run folder, and the saved progress when resuming (checked against this run's config)."""
+def locate_run(config: Mapping, resume: Path | None) -> tuple[Path, runs.LoopState | None, Path | None]:
+    """The run folder, and when resuming the saved loop state and its folder (checked against this run)."""
     if resume is None:
-        return runs.run_dir(config, cohort_tag(config)), None
-    progress = runs.read_progress(resume)
+        return runs.run_dir(config, cohort_tag(config)), None, None
+    progress, state_dir = runs.read_progress(resume)
     runs.check_resume_matches(progress, config, resume)
-    return (resume if (resume / runs.STATE).is_dir() else resume.parent), progress
-
-
-def new_progress(config: Mapping, strategy) -> dict:
-    """The loop's position and best score, saved in ``state/progress.json``."""
-    return {"strategy": strategy.name, "n_classes": config["data"]["n_classes"], "model": config["model"]["name"],
-            "epoch": 0, "batches_done": 0, "global_step": 0, "best": None, "stale": 0, "skipped_batches": 0}
+    return (resume if (resume / runs.STATE).is_dir() else resume.parent), progress, state_dir
 
 
 def train(config: dict, *, resume: Path | None = None, announce: Callable[[str], None] | None = None) -> RunResult:
-    """Train one strategy as ``config`` says; return the run folder and the best checkpoint's metrics."""
+    """Train one strategy as ``config`` says; return the run folder and the best checkpoint's metrics.
+
+    Everything is built and checked (cohort, splits, model, teacher, starting checkpoint, the run
+    folder's lock and free space) before the run folder is touched; a fresh run clears an old
+    folder's state and curves only then. Ctrl-C or SIGTERM saves a resumable state and raises
+    :class:`~sleep_kd.engine.interrupt.TrainingInterrupted`.
+    """
     strategy = get_strategy(config["strategy"])
-    out, saved = locate_run(config, Path(resume) if resume is not None else None)
+    out, saved, state_dir = locate_run(config, Path(resume) if resume is not None else None)
     precision_line = settle_precision(config)
+    if saved is not None:
+        saved_config = resolve_config(config["strategy"], base_file=out / "config.yaml")  # on today's defaults
+        settle_precision(saved_config)
+        runs.check_resume_config(saved_config, config, Path(resume))
+    check_output_dir(out, label=f"run folder {out}")
     accelerator = make_accelerator(config, out)
     say = announce or accelerator.print
-    say(precision_line)
-    configure_backends(config, accelerator)
-    set_seed(config["seed"])
-    parts = build_run(config, strategy, accelerator, announce=say)
+    with (RunLock(out) if accelerator.is_main_process else nullcontext()), StopRequests() as stop:
+        say(precision_line)
+        configure_backends(config, accelerator)
+        set_seed(config["seed"])
+        parts = build_run(config, strategy, accelerator, announce=say)
+        if saved is not None:
+            runs.check_resume_splits(out / runs.SPLITS_FILE, parts.splits, Path(resume))
+            runs.load_state(accelerator, state_dir, Path(resume))
+            say(f"[sleep_kd] resuming {strategy.name} at epoch {saved.epoch + 1}, "
+                f"batch {saved.batches_done}, step {saved.global_step}")
+        progress = saved or runs.LoopState(strategy=strategy.name, n_classes=config["data"]["n_classes"],
+                                           model=config["model"]["name"])
+        if accelerator.is_main_process:
+            params = sum(p.numel() * p.element_size() for p in parts.model.parameters())
+            check_free_space(out, 5 * params, what="two checkpoints and the resumable state")
+            if saved is None:  # a fresh run in an old folder: its curves and state would mix with ours
+                runs.clear_previous_run(out)
+            save_yaml(config, out / "config.yaml")
+            (out / runs.SPLITS_FILE).write_text(json.dumps(parts.splits, indent=1) + "\n")
+        accelerator.wait_for_everyone()
+        try:
+            run_epochs(accelerator, parts, strategy, config=config, progress=progress, out=out, stop=stop, say=say)
+        finally:
+            accelerator.end_training()
+    return RunResult(out=out, best_metrics=progress.best or {}, steps=progress.global_step)
 
-    progress = new_progress(config, strategy)
-    if saved is not None:
-        runs.load_state(accelerator, saved, Path(resume))
-        progress.update({k: v for k, v in saved.items() if k in progress})
-        say(f"[sleep_kd] resuming {strategy.name} at epoch {progress['epoch'] + 1}, "
-            f"batch {progress['batches_done']}, step {progress['global_step']}")
-    if accelerator.is_main_process:
-        if saved is None:  # a fresh run in an old folder: its curves and state would mix with ours
-            runs.clear_previous_run(out)
-        out.mkdir(parents=True, exist_ok=True)
-        save_yaml(config, out / "config.yaml")
-    accelerator.wait_for_everyone()
+
+def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: runs.LoopState, out: Path,
+               stop: StopRequests, say: Callable[[str], None]) -> None:
+    """The epochs of a run, from where ``progress`` says, to the end or a stop (max_steps, early stopping, a signal)."""
     accelerator.init_trackers("tensorboard", config=flatten(config))
     writer = accelerator.get_tracker("tensorboard", unwrap=True) if accelerator.is_main_process else None
     record = checkpoint_record(config, strategy, parts, bare_model(accelerator, parts.model).config)
@@ -138,71 +165,74 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
     total_steps = math.ceil(len(parts.train_loader) / config["train"]["grad_accum"]) * config["train"]["epochs"]
     say(f"[sleep_kd] training {strategy.name} ({strategy.description}) -> {out}: {len(parts.train_set)} train "
         f"windows, {len(parts.val_set)} val windows, {accelerator.num_processes} process(es) on {accelerator.device}")
-
-    for epoch in range(progress["epoch"], config["train"]["epochs"]):
-        if config["train"]["max_steps"] and progress["global_step"] >= config["train"]["max_steps"]:
+    for epoch in range(progress.epoch, config["train"]["epochs"]):
+        if config["train"]["max_steps"] and progress.global_step >= config["train"]["max_steps"]:
             break
         finished = train_one_epoch(accelerator, parts, config=config, epoch=epoch, progress=progress,
-                                   total_steps=total_steps, out=out)
+                                   total_steps=total_steps, out=out, stop=stop)
         if finished:  # a max_steps stop keeps its place in the epoch, so --resume carries on from there
-            progress.update(epoch=epoch + 1, batches_done=0)
+            progress.epoch, progress.batches_done = epoch + 1, 0
         if (epoch + 1) % config["train"]["val_every"] == 0 or epoch + 1 == config["train"]["epochs"] or not finished:
             validate_and_save(accelerator, parts, strategy, config=config, progress=progress, out=out,
                               record=record, writer=writer, announce=say, epoch=epoch)
         runs.save_state(accelerator, out, progress, model=parts.model)
+        if stop.agreed(accelerator):
+            raise TrainingInterrupted(out, stop.received or "a signal on another process")
         patience = config["train"]["early_stopping"]
-        if not finished or (patience and progress["stale"] >= patience):
+        if not finished or (patience and progress.stale >= patience):
             break
-    accelerator.end_training()
-    return RunResult(out=out, best_metrics=progress["best"] or {}, steps=progress["global_step"])
 
 
-def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: dict, out: Path,
+def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: runs.LoopState, out: Path,
                       record: Mapping, writer, announce: Callable[[str], None], epoch: int) -> None:
     """Score the validation split, log it, and write ``last/`` (and ``best/`` when it improved)."""
     parts.model.eval()
     predictions = predict(accelerator, parts.val_loader, parts.step)
     metrics = validation_metrics(predictions, config["data"]["n_classes"])
-    metrics.update(epoch=epoch + 1, step=progress["global_step"])
+    metrics.update(epoch=epoch + 1, step=progress.global_step)
     accelerator.log({f"val/{k}": v for k, v in metrics.items() if k not in ("epoch", "step")},
-                    step=progress["global_step"])
+                    step=progress.global_step)
     improved = record_best(progress, metrics, strategy)
     if accelerator.is_main_process:
         state = bare_model(accelerator, parts.model).state_dict()
         save_checkpoint(out / "last", state_dict=state, config=record, metrics=metrics)
         if improved:
             save_checkpoint(out / "best", state_dict=state, config=record, metrics=metrics)
-        log_validation_figures(writer, predictions, parts.val_set, progress["global_step"],
+        log_validation_figures(writer, predictions, parts.val_set, progress.global_step,
                                model=bare_model(accelerator, parts.model), modality=strategy.student_modality)
     shown = dict.fromkeys(("kappa", "weighted_f1", strategy.best_metric))
     announce(f"[sleep_kd] {strategy.name} epoch {epoch + 1}: "
              + ", ".join(f"{k} {metrics[k]:.4f}" for k in shown if k in metrics) + (" (best)" if improved else ""))
 
 
-def record_best(progress: dict, metrics: Mapping, strategy) -> bool:
+def record_best(progress: runs.LoopState, metrics: Mapping, strategy) -> bool:
     """Keep the best validation score by the strategy's metric; count validations without improvement."""
     value = metrics.get(strategy.best_metric)
     if value is None:
         raise InputError(f"strategy {strategy.name}: validation gave no '{strategy.best_metric}' "
                          f"(has: {', '.join(sorted(metrics))})")
-    best = progress["best"]
+    best = progress.best
     better = best is None or (value > best[strategy.best_metric] if strategy.best_mode == "max"
                               else value < best[strategy.best_metric])
     if better:
-        progress["best"] = dict(metrics)
-        progress["stale"] = 0
+        progress.best = dict(metrics)
+        progress.stale = 0
     else:
-        progress["stale"] += 1
+        progress.stale += 1
     return better
 
 
-def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int, progress: dict,
-                    total_steps: int, out: Path) -> bool:
-    """One pass over the training split; False if the run must stop (max_steps reached)."""
+def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int, progress: runs.LoopState,
+                    total_steps: int, out: Path, stop: StopRequests) -> bool:
+    """One pass over the training split; False if the run must stop (max_steps reached).
+
+    A stop signal is honoured after an optimizer step: the state is saved and
+    :class:`TrainingInterrupted` raised.
+    """
     train = config["train"]
     model, optimizer, step, loader = parts.model, parts.optimizer, parts.step, parts.train_loader
     model.train()
-    skip = progress["batches_done"]
+    skip = progress.batches_done
     batches = accelerator.skip_first_batches(loader, skip) if skip else loader
     # Accelerate's loaders re-seed their sampler with their own iteration count at every pass;
     # pinning it to the epoch makes a resumed run (which iterates a fresh loader) replay the
@@ -214,20 +244,20 @@ def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int
                total=len(loader), disable=not accelerator.is_local_main_process, dynamic_ncols=True)
     for batch in bar:
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, progress["global_step"], total_steps)
+            group["lr"] = learning_rate(config, progress.global_step, total_steps)
         with accelerator.accumulate(model):
             with accelerator.autocast():
                 out_terms = step(batch)
             if not check_finite(out_terms, progress, config):
                 optimizer.zero_grad(set_to_none=True)
-                progress["batches_done"] += 1
+                progress.batches_done += 1
                 continue
             accelerator.backward(out_terms["loss"])
             if accelerator.sync_gradients and train["clip_grad_norm"] > 0:
                 accelerator.clip_grad_norm_(model.parameters(), train["clip_grad_norm"])
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-        progress["batches_done"] += 1
+        progress.batches_done += 1
         seen += batch["label"].shape[0]
         batches_logged += 1
         for key, value in out_terms.items():
@@ -235,25 +265,28 @@ def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int
                 sums[key] = sums.get(key, 0.0) + value.detach().float()
         if not accelerator.sync_gradients:
             continue
-        progress["global_step"] += 1
-        if progress["global_step"] % train["log_every"] == 0 or progress["batches_done"] == len(loader):
+        progress.global_step += 1
+        if progress.global_step % train["log_every"] == 0 or progress.batches_done == len(loader):
             elapsed = time.perf_counter() - tick
             rate = seen * accelerator.num_processes / max(elapsed, 1e-9)
             logged = {f"train/{k}": float(accelerator.reduce(v, reduction="mean")) / batches_logged
                       for k, v in sums.items()}
             logged.update({"train/lr": optimizer.param_groups[0]["lr"], "train/epochs_per_s": rate,
-                           "train/skipped_batches": progress["skipped_batches"]})
-            accelerator.log(logged, step=progress["global_step"])
+                           "train/skipped_batches": progress.skipped_batches})
+            accelerator.log(logged, step=progress.global_step)
             bar.set_postfix(loss=f"{logged.get('train/loss', float('nan')):.4f}", eps=f"{rate:.0f}")
             sums, seen, batches_logged, tick = {}, 0, 0, time.perf_counter()
-        if train["save_state_every"] and progress["global_step"] % train["save_state_every"] == 0:
+        if train["save_state_every"] and progress.global_step % train["save_state_every"] == 0:
             runs.save_state(accelerator, out, progress, model=model)
-        if train["max_steps"] and progress["global_step"] >= train["max_steps"]:
+        if stop.agreed(accelerator):
+            runs.save_state(accelerator, out, progress, model=model)
+            raise TrainingInterrupted(out, stop.received or "a signal on another process")
+        if train["max_steps"] and progress.global_step >= train["max_steps"]:
             return False
     return True
 
 
-def check_finite(out_terms: Mapping[str, torch.Tensor], progress: dict, config: Mapping) -> bool:
+def check_finite(out_terms: Mapping[str, torch.Tensor], progress: runs.LoopState, config: Mapping) -> bool:
     """True if the loss is finite; else stop naming the step and term, or count a skipped batch.
 
     This reads one scalar per step from the device: the price of stopping at the very step a
@@ -262,10 +295,10 @@ def check_finite(out_terms: Mapping[str, torch.Tensor], progress: dict, config: 
     if bool(torch.isfinite(out_terms["loss"])):
         return True
     bad = [k for k, v in out_terms.items() if k.endswith("_loss") and not bool(torch.isfinite(v).all())] or ["loss"]
-    where = f"step {progress['global_step'] + 1} (epoch {progress['epoch'] + 1}, batch {progress['batches_done'] + 1})"
+    where = f"step {progress.global_step + 1} (epoch {progress.epoch + 1}, batch {progress.batches_done + 1})"
     if config["train"]["nonfinite"] == "stop":
         raise NonFiniteLossError(f"non-finite loss at {where}: {', '.join(bad)} is "
                                  f"{float(out_terms[bad[0]]) if bad[0] in out_terms else float('nan')}; "
                                  "the last good checkpoint is kept")
-    progress["skipped_batches"] += 1
+    progress.skipped_batches += 1
     return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -9,7 +10,9 @@ import numpy as np
 import torch
 
 from sleep_kd.data.dataset import CohortWindows
+from sleep_kd.data.ingest import store
 from sleep_kd.data.splits import make_splits
+from sleep_kd.engine.data import recordings_content_id, require_scored
 from sleep_kd.engine.checkpoint import Checkpoint
 from sleep_kd.engine.restore import model_from_checkpoint
 from sleep_kd.engine.validation import Predictions, predict
@@ -30,14 +33,50 @@ class Scored(NamedTuple):
 
 
 def split_of(path: Path, data: dict, split: str) -> list[str] | None:
-    """Recording ids of ``split`` under the checkpoint's own split rule (None = every recording)."""
-    if split == "all":
-        return None
+    """Recording ids to score: the checkpoint's own recorded ``split`` (None = every recording).
+
+    A checkpoint records its split's recording ids and a content id of each split
+    (:func:`~sleep_kd.engine.data.recordings_content_id`). ``test``/``val``/``train`` score exactly
+    those recordings, and are refused on a cohort where they are not all there or hold other
+    nights; ``all`` scores everything and says which of the scored recordings were trained on.
+    Checkpoints from before splits were recorded fall back to re-deriving the split by its rule.
+    """
     if split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}, got '{split}'")
-    return make_splits(path, method=data.get("split", "pooled"), seed=data.get("split_seed", 42),
-                       k=data.get("folds", 5), fold=data.get("fold", 0),
-                       save=False)[split]  # scoring only reads: the cohort folder may be read-only
+    recorded = data.get("splits")
+    if not isinstance(recorded, dict):
+        if split == "all":
+            return None
+        return make_splits(path, method=data.get("split", "pooled"), seed=data.get("split_seed", 42),
+                           k=data.get("folds", 5), fold=data.get("fold", 0))[split]
+    with store.open_cohort(path) as handle:
+        present = store.recording_ids(handle)
+    if split == "all":
+        trained = sorted(set(present) & set(recorded.get("train", [])))
+        if trained:
+            print(f"[sleep_kd] note: {len(trained)} of the {len(present)} recordings scored were in the "
+                  f"checkpoint's training split ({_some(trained)}): their scores are not held out", file=sys.stderr)
+        return None
+    wanted = list(recorded.get(split, []))
+    missing = sorted(set(wanted) - set(present))
+    if missing:
+        raise InputError(f"{path}: the checkpoint's {split} split cannot be reproduced here: its recordings "
+                         f"{_some(missing)} are not in this cohort (it was trained on {data.get('path', '?')}); "
+                         "pass --split all to score every recording")
+    expected = (data.get("split_content_ids") or {}).get(split)
+    if expected is not None and recordings_content_id(path, wanted) != expected:
+        raise InputError(f"{path}: the checkpoint's {split} split cannot be reproduced here: recordings of those "
+                         f"names hold other nights than it was trained on ({data.get('path', '?')}); "
+                         "pass --split all to score every recording")
+    unseen = sorted(set(present) - {r for ids in recorded.values() for r in ids})
+    if unseen:
+        print(f"[sleep_kd] note: {path} has {len(unseen)} recordings outside the checkpoint's splits "
+              f"({_some(unseen)}); scoring only its {split} split", file=sys.stderr)
+    return wanted
+
+
+def _some(ids: list[str], shown: int = 5) -> str:
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
@@ -72,6 +111,7 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     dataset = CohortWindows(path, n_classes=int(prep["n_classes"]), recordings=split_of(path, prep, split),
                             sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
                             normalization=prep["normalization"], modalities=(modality,))
+    require_scored(dataset, split=split)
     accelerator = Accelerator(cpu=cpu)  # autocast per checkpoint below: Accelerate's precision is process-wide
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
     net = model  # the UTime itself, whatever prepare wraps it in

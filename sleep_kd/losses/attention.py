@@ -13,7 +13,8 @@ from sleep_kd.losses.registry import Outputs, register_loss
 ALL_GROUPS = ("encoder", "bottleneck", "decoder", "final", "head")
 NORMALIZATIONS = ("sample", "batch")
 DISTANCES = ("l2", "l1")
-GROUP_WEIGHTINGS = ("seed", "uniform")
+GROUP_WEIGHTINGS = ("original", "uniform")
+GROUP_WEIGHTING_ALIASES = {"seed": "original"}  # the old name of "original"
 
 
 def attention_map(features: torch.Tensor, *, p: float = 2, normalize: str = "sample") -> torch.Tensor:
@@ -43,6 +44,7 @@ def _layer_distance(student: torch.Tensor, teacher: torch.Tensor, *, p: float, n
 
 
 def _check(normalize: str, distance: str, group_weighting: str, groups: Sequence[str]) -> None:
+    group_weighting = GROUP_WEIGHTING_ALIASES.get(group_weighting, group_weighting)
     for option, value, allowed in (("normalize", normalize, NORMALIZATIONS), ("distance", distance, DISTANCES),
                                    ("group_weighting", group_weighting, GROUP_WEIGHTINGS)):
         if value not in allowed:
@@ -77,7 +79,7 @@ def _group_losses(student: Outputs, teacher: Outputs, groups: Sequence[str], **m
 
 @register_loss(needs_teacher=True, needs_taps=True)
 def at(student: Outputs, teacher: Outputs, targets: torch.Tensor, *, p: float = 2, normalize: str = "sample",
-       distance: str = "l2", groups: Sequence[str] = ALL_GROUPS, group_weighting: str = "seed") -> torch.Tensor:
+       distance: str = "l2", groups: Sequence[str] = ALL_GROUPS, group_weighting: str = "original") -> torch.Tensor:
     """Distance between student and teacher attention maps over the tap groups.
 
     Parameters
@@ -90,8 +92,8 @@ def at(student: Outputs, teacher: Outputs, targets: torch.Tensor, *, p: float = 
         Mean squared or mean absolute difference of the maps ("l1" is the seed's).
     groups : sequence of str
         Tap groups compared, from ``encoder, bottleneck, decoder, final, head``.
-    group_weighting : {"seed", "uniform"}
-        "seed": average each group over its layers, then average the groups;
+    group_weighting : {"original", "uniform"}
+        "original" (old name "seed"): average each group over its layers, then average the groups;
         "uniform": average over all layers.
     """
     groups = list(groups)

@@ -24,7 +24,8 @@ def test_paper_preset_keeps_the_seed_choices():
     assert config["loss"]["sd"]["kl_reduction"] == "mean" and config["loss"]["sd"]["temperature"] == 1.0
     assert config["loss"]["wce"]["apply_weights"] is False
     assert config["loss"]["at"]["normalize"] == "batch" and config["loss"]["at"]["distance"] == "l1"
-    assert (config["train"]["batch_size"], config["train"]["epochs"], config["data"]["split"]) == (256, 150, "seed")
+    assert (config["train"]["batch_size"], config["train"]["epochs"], config["data"]["split"]) == (256, 150, "original")
+    assert config["loss"]["at"]["group_weighting"] == "original"
 
 
 def test_unknown_key_is_refused_with_its_origin():
@@ -37,11 +38,11 @@ def test_wrong_type_is_refused(tmp_path):
     bad.write_text("train:\n  epochs: ten\n")
     with pytest.raises(InputError) as error:
         resolve_config("ecg_base", config_file=bad)
-    assert str(error.value) == f"config key 'train.epochs' in {bad} must be int, got 'ten'"
+    assert str(error.value) == f"config key 'train.epochs' in {bad} is 'ten'; allowed: an integer >= 1"
 
 
 def test_bad_value_is_refused():
-    with pytest.raises(InputError, match="config key 'data.n_classes' must be 3 or 4, got 5"):
+    with pytest.raises(InputError, match="config key 'data.n_classes' in --set is 5; allowed: one of 3, 4"):
         resolve_config("ecg_base", set_pairs=["data.n_classes=5"])
 
 
@@ -59,3 +60,47 @@ def test_set_parses_yaml_values():
 def test_flatten_makes_hparams():
     flat = flatten({"train": {"lr": 0.1}, "model": {"overrides": {}}, "data": {"path": None}})
     assert flat == {"train.lr": 0.1, "model.overrides": "{}", "data.path": "null"}
+
+
+def test_every_default_key_has_a_rule_and_every_default_passes_it():
+    from sleep_kd.engine.config import DEFAULTS_FILE, leaf_keys, read_yaml
+    from sleep_kd.engine.schema import SCHEMA
+
+    assert sorted(leaf_keys(read_yaml(DEFAULTS_FILE))) == sorted(SCHEMA)
+    assert defaults()["train"]["lr"] == 0.001  # checked, converted
+
+
+@pytest.mark.parametrize("spelling, value", [("3e-4", 3e-4), ("3E-4", 3e-4), ("1_000.5", 1000.5), (" 2.5 ", 2.5),
+                                             ("'0.1'", 0.1), (".5", 0.5), ("1e3", 1000.0)])
+def test_every_float_spelling_is_accepted_in_set(spelling, value):
+    assert resolve_config("ecg_base", set_pairs=[f"train.lr={spelling}"])["train"]["lr"] == value
+
+
+def test_yaml_3e_minus_4_in_a_config_file_is_a_float(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("train:\n  lr: 3e-4\n  weight_decay: 1e-5\nloss:\n  sd: {temperature: 2e0}\n")
+    config = resolve_config("kd_temp", config_file=mine)
+    assert (config["train"]["lr"], config["train"]["weight_decay"], config["loss"]["sd"]["temperature"]) == \
+        (3e-4, 1e-5, 2.0)
+
+
+def test_seed_is_a_deprecated_alias_of_original_with_one_notice(capsys):
+    config = resolve_config("feat_temp", set_pairs=["data.split=seed", "loss.at={group_weighting: seed}"])
+    assert config["data"]["split"] == "original" and config["loss"]["at"]["group_weighting"] == "original"
+    assert capsys.readouterr().err.splitlines() == [
+        "[sleep_kd] note: config key 'data.split' in --set: 'seed' is the old name of 'original'; write 'original'",
+        "[sleep_kd] note: config key 'loss.at.group_weighting' in --set: 'seed' is the old name of 'original'; "
+        "write 'original'"]
+
+
+def test_a_flag_is_named_as_the_origin():
+    with pytest.raises(InputError) as error:
+        resolve_config("ecg_base", options={"train": {"max_steps": -1}}, flag_names={"train.max_steps": "--max-steps"})
+    assert str(error.value) == "config key 'train.max_steps' in --max-steps is -1; allowed: an integer >= 0 (0 = no limit)"
+
+
+def test_the_model_window_follows_data_window_s():
+    from sleep_kd.engine.combinations import model_for
+
+    config = resolve_config("ecg_base", set_pairs=["data.window_s=60"])
+    assert model_for(config, window_s=60.0).n_times == 6000

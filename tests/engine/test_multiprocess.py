@@ -74,3 +74,55 @@ def test_a_crashed_process_ends_the_run_instead_of_hanging(tiny_cohort, tmp_path
     assert result.returncode != 0
     assert "rank 1 crashed on purpose" in result.stderr
     assert time.monotonic() - start < 240
+
+
+def _saved_step(progress_file: Path) -> int:
+    try:
+        return json.loads(progress_file.read_text())["global_step"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def _worker_of_rank(launcher_pid: int, rank: int, timeout_s: float = 120.0) -> int:
+    """The pid of the torchrun worker whose environment says RANK=rank."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for task in Path(f"/proc/{launcher_pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                try:
+                    environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if f"RANK={rank}".encode() in environ:
+                    return int(child)
+        time.sleep(0.1)
+    pytest.fail(f"no worker of rank {rank}")
+
+
+def test_sigterm_on_one_rank_stops_every_rank_at_the_same_step_with_a_resumable_state(tiny_cohort, tmp_path,
+                                                                                    train_args):
+    """Slurm signals every process, but one may see it first: the ranks agree on the step to stop at."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "ecg"
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+         "--master_port", str(port), "train_loop.py", "--strategy", "ecg_base",
+         *train_args(tiny_cohort, tmp_path, "--out", str(out), "--epochs", "2", "--set", "train.save_state_every=1")],
+        cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    progress_file = out / "state" / "progress.json"
+    deadline = time.monotonic() + 600
+    while _saved_step(progress_file) < 2:
+        assert launcher.poll() is None and time.monotonic() < deadline, "the run ended before the signal"
+        time.sleep(0.05)
+    os.kill(_worker_of_rank(launcher.pid, 1), 15)  # SIGTERM to rank 1 only
+    _, err = launcher.communicate(timeout=600)
+    # The main process prints the line; it learnt of the signal from rank 1.
+    assert f"state saved; resume with: python train_loop.py --strategy ecg_base --resume {out}" in err
+    stopped = json.loads(progress_file.read_text())
+    assert stopped["epoch"] == 0 and stopped["batches_done"] >= 2
+    resumed = torchrun("train_loop.py", "--strategy", "ecg_base", "--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads(progress_file.read_text())["epoch"] == 2

@@ -1,4 +1,5 @@
-"""A run killed hard (SIGKILL) mid-epoch and resumed ends bit-equal to an uninterrupted run."""
+"""A run killed hard (SIGKILL), or stopped by Ctrl-C / SIGTERM, mid-epoch and resumed ends bit-equal
+to an uninterrupted run."""
 
 import json
 import os
@@ -60,6 +61,46 @@ def test_killed_mid_epoch_then_resumed_equals_uninterrupted(tiny_cohort, tmp_pat
     for name in ("last", "best"):
         assert (out / name / "model.safetensors").read_bytes() == \
             (uninterrupted / name / "model.safetensors").read_bytes(), (name, killed_at)
+        assert json.loads((out / name / "metrics.json").read_text()) == \
+            json.loads((uninterrupted / name / "metrics.json").read_text())
+
+
+def signal_when(process, progress_file: Path, signal_number, *, min_step: int, timeout_s: float = 300.0) -> None:
+    """Send ``signal_number`` once the run's saved state has reached ``min_step`` optimizer steps."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if json.loads(progress_file.read_text())["global_step"] >= min_step:
+                os.kill(process.pid, signal_number)
+                return
+        except (OSError, json.JSONDecodeError, KeyError):
+            pass
+        if process.poll() is not None:
+            pytest.fail("the run ended before the signal")
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("the run never reached the step to signal at")
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_saves_state_exits_130_and_resumes_equal_to_uninterrupted(
+        tiny_cohort, tmp_path, uninterrupted, train_args, signal_number):
+    out = tmp_path / "stopped"
+    process = subprocess.Popen([sys.executable, "train_loop.py", "--strategy", "ecg_base",
+                                *args_for(tiny_cohort, tmp_path, out, train_args)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    signal_when(process, out / "state" / "progress.json", signal_number, min_step=2)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (f"interrupted ({signal.Signals(signal_number).name}): state saved; "
+                                            f"resume with: python train_loop.py --strategy ecg_base --resume {out}")
+    progress = json.loads((out / "state" / "progress.json").read_text())
+    assert progress["epoch"] == 0 and progress["batches_done"] >= 2  # stopped inside the first epoch
+    assert train_loop.main(["--strategy", "ecg_base", "--resume", str(out)]) == 0
+    for name in ("last", "best"):
+        assert (out / name / "model.safetensors").read_bytes() == \
+            (uninterrupted / name / "model.safetensors").read_bytes(), name
         assert json.loads((out / name / "metrics.json").read_text()) == \
             json.loads((uninterrupted / name / "metrics.json").read_text())
 

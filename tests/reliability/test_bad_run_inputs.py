@@ -103,6 +103,8 @@ def test_nan_samples_in_the_cohort_exit_2_naming_recording_and_epoch(eeg_run, na
                                            "--json", report], capsys)
     assert code == 2
     scored = CohortWindows(path, n_classes=4, modalities=("eeg",))._epoch[0]  # the first epoch with a class
+    note, err = err.split("\n", 1)  # --split all says first which of the scored nights were trained on
+    assert note.startswith("[sleep_kd] note: 8 of the 10 recordings scored were in the checkpoint's training split")
     assert one_line(err) == (f"error: {path}: recording '{first}' holds NaN or infinite EEG samples in epoch {scored} "
                              "(expected finite signals, as ingest writes them)")
     assert report.read_text() == '{"earlier": "report"}'
@@ -136,7 +138,7 @@ def test_wrong_type_in_config_file_exits_2_naming_key_and_file(small_cohort, pri
     code, _, err = run_cli(train_loop.main, ["--strategy", "ecg_base", "--config", config,
                                              *train_argv(small_cohort, out.parent, "--out", out)], capsys)
     assert code == 2
-    assert one_line(err) == f"error: config key 'train.epochs' in {config} must be int, got 'many'"
+    assert one_line(err) == f"error: config key 'train.epochs' in {config} is 'many'; allowed: an integer >= 1"
     assert snapshot(out) == before
 
 
@@ -144,7 +146,8 @@ def test_wrong_type_in_set_exits_2(small_cohort, tmp_path, capsys):
     code, _, err = run_cli(train_loop.main, ["--strategy", "ecg_base", *train_argv(small_cohort, tmp_path),
                                              "--set", "data.normalization=[1, 2]"], capsys)
     assert code == 2
-    assert one_line(err) == "error: config key 'data.normalization' in --set must be str, got [1, 2]"
+    assert one_line(err) == ("error: config key 'data.normalization' in --set is [1, 2]; allowed: one of minmax, "
+                             "zscore, none")
 
 
 def test_config_file_that_is_not_a_mapping_exits_2(small_cohort, tmp_path, capsys):
@@ -158,9 +161,13 @@ def test_config_file_that_is_not_a_mapping_exits_2(small_cohort, tmp_path, capsy
 
 # --- teacher checkpoints ---------------------------------------------------------------------
 
-def save_teacher(path: Path, *, n_classes: int = 4, **overrides) -> Path:
+def save_teacher(path: Path, *, n_classes: int = 4, data: dict | None = None, **overrides) -> Path:
+    """A checkpoint of the tiny model as an EEG teacher records it (``data`` changes its preparation)."""
     model = create_model("utime_small", n_classes=n_classes, **{**TINY_OVERRIDES, **overrides})
-    ckpt.save_checkpoint(path, state_dict=model.state_dict(), config={"model": model.config, "strategy": "eeg_base"},
+    preparation = {"n_classes": n_classes, "sfreq": 100.0, "window_s": 30.0, "normalization": "minmax",
+                   "modality": "eeg", **(data or {})}
+    ckpt.save_checkpoint(path, state_dict=model.state_dict(),
+                         config={"model": model.config, "strategy": "eeg_base", "data": preparation},
                          metrics={"kappa": 0.5})
     return path
 
@@ -302,7 +309,7 @@ def test_loss_option_of_the_wrong_type_exits_2_before_touching_the_run(small_coh
                                              *train_argv(small_cohort, out.parent, "--out", out),
                                              "--set", "loss.sd={temperature: hot}"], capsys)
     assert code == 2
-    assert one_line(err) == "error: loss term 'sd': option 'temperature' must be float, got 'hot'"
+    assert one_line(err) == "error: config key 'loss.sd.temperature' in --set is 'hot'; allowed: a finite number > 0"
     assert snapshot(out) == before
 
 
@@ -310,11 +317,14 @@ def test_seed_out_of_range_exits_2(small_cohort, tmp_path, capsys):
     code, _, err = run_cli(train_loop.main, ["--strategy", "ecg_base", *train_argv(small_cohort, tmp_path),
                                              "--seed", "-1"], capsys)
     assert code == 2
-    assert one_line(err) == "error: config key 'seed' must be between 0 and 2**32 - 1, got -1"
+    assert one_line(err) == "error: config key 'seed' in --seed is -1; allowed: an integer in [0, 4294967295]"
 
 
 def test_evaluate_a_checkpoint_without_data_preparation_exits_2(small_cohort, tmp_path, capsys):
-    folder = save_teacher(tmp_path / "bare")  # model.safetensors + config.json with a model section only
+    folder = save_teacher(tmp_path / "bare")
+    record = json.loads((folder / "config.json").read_text())
+    del record["data"]  # model.safetensors + config.json with a model section only
+    (folder / "config.json").write_text(json.dumps(record))
     code, _, err = run_cli(evaluate.main, [folder, "--data", small_cohort, "--cpu"], capsys)
     assert code == 2
     assert one_line(err) == (f"error: checkpoint {folder}: config.json has no data.n_classes "

@@ -9,7 +9,7 @@ import pytest
 
 from sleep_kd.data.ingest.hypnogram import EpochTable
 from sleep_kd.data.ingest.store import CohortWriter, StoredRecording
-from sleep_kd.data.splits import kfold_split, main, make_splits, pooled_split, seed_split
+from sleep_kd.data.splits import kfold_split, main, make_splits, original_split, pooled_split
 from sleep_kd.errors import InputError
 
 MASS_SIZES = {"SS1": 53, "SS2": 19, "SS3": 62, "SS4": 40, "SS5": 26}
@@ -19,13 +19,13 @@ def _mass_ids():
     return {ss: [f"01-{ss[-1].zfill(2)}-{i:04d}" for i in range(1, n + 1)] for ss, n in MASS_SIZES.items()}
 
 
-def test_seed_split_gives_the_original_158_20_22():
-    parts = seed_split(_mass_ids(), seed=42)
+def test_original_split_gives_the_original_158_20_22():
+    parts = original_split(_mass_ids(), seed=42)
     assert [len(parts[name]) for name in ("train", "val", "test")] == [158, 20, 22]
     assert len(set(parts["train"]) | set(parts["val"]) | set(parts["test"])) == 200
 
 
-def test_seed_split_matches_global_random_seed_then_shuffles():
+def test_original_split_matches_global_random_seed_then_shuffles():
     import random
 
     ids = _mass_ids()
@@ -35,8 +35,8 @@ def test_seed_split_matches_global_random_seed_then_shuffles():
         names = sorted(ids[subset])
         random.shuffle(names)
         expected_test += names[int(0.9 * len(names)):]
-    assert seed_split(ids, seed=42)["test"] == expected_test
-    assert seed_split(ids, seed=1)["test"] != expected_test
+    assert original_split(ids, seed=42)["test"] == expected_test
+    assert original_split(ids, seed=1)["test"] != expected_test
 
 
 def test_pooled_and_kfold_partition_the_subjects():
@@ -65,7 +65,7 @@ def cohort(tmp_path):
 
 
 def test_nights_of_a_subject_stay_together(cohort):
-    result = make_splits(cohort, method="pooled", seed=3)
+    result = make_splits(cohort, method="pooled", seed=3, save_to=cohort.parent / "c.splits-pooled.json")
     owner = {}
     for name in ("train", "val", "test"):
         for rid in result[name]:
@@ -78,8 +78,13 @@ def test_nights_of_a_subject_stay_together(cohort):
 
 def test_empty_split_names_which_and_how_many_subjects(cohort):
     # 2 subjects: int(0.8*2)=1 and int(0.9*2)=1, so validation gets nobody.
-    with pytest.raises(InputError, match="the seed split leaves val empty with 2 subjects"):
-        make_splits(_two_subject_cohort(cohort), method="seed")
+    with pytest.raises(InputError, match="the original split leaves val empty with 2 subjects"):
+        make_splits(_two_subject_cohort(cohort), method="original")
+
+
+def test_seed_is_still_accepted_as_the_old_name_of_original(cohort):
+    assert make_splits(cohort, method="seed") == make_splits(cohort, method="original")
+    assert make_splits(cohort, method="seed")["method"] == "original"
 
 
 def _two_subject_cohort(cohort):
@@ -96,3 +101,9 @@ def test_cli_prints_and_saves(cohort, capsys):
     out = capsys.readouterr().out
     assert out.startswith("train: 4 recordings") and (cohort.parent / "c.splits-kfold3-1.json").exists()
     assert main([str(cohort.parent / "missing.h5")]) == 2
+
+
+def test_splits_are_saved_only_where_asked(cohort, tmp_path):
+    before = sorted(p.name for p in cohort.parent.iterdir())
+    make_splits(cohort, method="pooled")  # what training calls: nothing beside the cohort
+    assert sorted(p.name for p in cohort.parent.iterdir()) == before

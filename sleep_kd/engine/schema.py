@@ -1,0 +1,294 @@
+"""What each config key may hold: its type and its range or choices, one line per key.
+
+``configs/defaults.yaml`` is the one place of the defaults (and their comments); this module is
+the one place of the rules. :data:`SCHEMA` has exactly the keys of the defaults file (checked
+when the defaults are read), and every value from every layer (the defaults, ``--config``, the
+command-line flags, ``--set``) goes through :meth:`Rule.check`, which returns the value in its
+canonical form (``"3e-4"`` -> ``0.0003``, a deprecated alias -> its new name) or raises one
+:class:`~sleep_kd.errors.InputError` line naming the key, the value, where it came from and what
+is allowed. Choice lists are given as functions so each is defined once, where it belongs (the
+loss, the dataset, the trainer), and read only when a value is checked.
+
+Adding a key: one line in :data:`SCHEMA` and one line (with its comment) in defaults.yaml.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from sleep_kd.errors import InputError
+
+
+class Refused(ValueError):
+    """A value a rule does not allow (turned into an InputError naming key and origin)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Base rule: ``check(value) -> canonical value`` or :class:`Refused`; ``allowed`` says what is."""
+
+    nullable: bool = field(default=False, kw_only=True)
+
+    @property
+    def allowed(self) -> str:  # pragma: no cover - every rule overrides it
+        raise NotImplementedError
+
+    def convert(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def check(self, value: Any) -> Any:
+        if value is None and self.nullable:
+            return None
+        return self.convert(value)
+
+    def describe(self) -> str:
+        return self.allowed + (" or null" if self.nullable else "")
+
+
+def _bounds_text(kind: str, low, high, low_open: bool) -> str:
+    show = lambda v: str(v) if isinstance(v, int) else f"{v:g}"  # noqa: E731
+    if low is not None and high is not None:
+        return f"{kind} in {'(' if low_open else '['}{show(low)}, {show(high)}]"
+    if low is not None:
+        return f"{kind} {'>' if low_open else '>='} {show(low)}"
+    return kind
+
+
+@dataclass(frozen=True)
+class Int(Rule):
+    """An integer (not a bool) in ``[low, high]``."""
+
+    low: int | None = None
+    high: int | None = None
+    note: str = ""
+
+    @property
+    def allowed(self) -> str:
+        return _bounds_text("an integer", self.low, self.high, False) + (f" ({self.note})" if self.note else "")
+
+    def convert(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Refused
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise Refused
+        return value
+
+
+@dataclass(frozen=True)
+class Float(Rule):
+    """A finite number, stored as float; any spelling ``float()`` accepts (YAML 1.1 reads 3e-4 as text)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    note: str = ""
+
+    @property
+    def allowed(self) -> str:
+        return _bounds_text("a finite number", self.low, self.high, self.low_open) + (
+            f" ({self.note})" if self.note else "")
+
+    def convert(self, value):
+        if isinstance(value, bool):
+            raise Refused
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise Refused from None
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise Refused
+        value = float(value)
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            raise Refused
+        if self.high is not None and value > self.high:
+            raise Refused
+        return value
+
+
+@dataclass(frozen=True)
+class Bool(Rule):
+    @property
+    def allowed(self) -> str:
+        return "true or false"
+
+    def convert(self, value):
+        if not isinstance(value, bool):
+            raise Refused
+        return value
+
+
+@dataclass(frozen=True)
+class Text(Rule):
+    """A non-empty string (a path, a name checked where it is used)."""
+
+    what: str = "a non-empty string"
+
+    @property
+    def allowed(self) -> str:
+        return self.what
+
+    def convert(self, value):
+        if not isinstance(value, str) or not value.strip():
+            raise Refused
+        return value
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of ``choices()``; ``aliases`` map a deprecated name to its new one (with a one-line notice)."""
+
+    choices: Callable[[], Sequence] = tuple
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def allowed(self) -> str:
+        return "one of " + ", ".join(str(c) for c in self.choices())
+
+    def convert(self, value):
+        if isinstance(value, str) and value in self.aliases:
+            return self.aliases[value]
+        if isinstance(value, bool) or value not in tuple(self.choices()):
+            raise Refused
+        return value
+
+
+@dataclass(frozen=True)
+class Subset(Rule):
+    """A non-empty list of distinct items of ``choices()``."""
+
+    choices: Callable[[], Sequence] = tuple
+
+    @property
+    def allowed(self) -> str:
+        return "a non-empty list of distinct items of " + ", ".join(self.choices())
+
+    def convert(self, value):
+        if not isinstance(value, (list, tuple)) or not value or len(set(map(str, value))) != len(value):
+            raise Refused
+        if any(not isinstance(v, str) or v not in self.choices() for v in value):
+            raise Refused
+        return list(value)
+
+
+@dataclass(frozen=True)
+class Options(Rule):
+    """A free-form mapping whose inner keys its consumer checks (``model.overrides``: the model)."""
+
+    @property
+    def allowed(self) -> str:
+        return "a mapping of options"
+
+    def convert(self, value):
+        if not isinstance(value, Mapping):
+            raise Refused
+        return dict(value)
+
+
+def _strategies():
+    from sleep_kd.strategies import list_strategies
+    return list_strategies()
+
+
+def _models():
+    from sleep_kd.models import list_models
+    return list_models()
+
+
+def _normalizations():
+    from sleep_kd.data.dataset import NORMALIZATIONS
+    return NORMALIZATIONS
+
+
+def _split_methods():
+    from sleep_kd.data.splits import METHODS
+    return METHODS
+
+
+def _kl_reductions():
+    from sleep_kd.losses.distillation import KL_REDUCTIONS
+    return KL_REDUCTIONS
+
+
+def _at(name: str):
+    def choices():
+        from sleep_kd.losses import attention
+        return getattr(attention, name)
+    return choices
+
+
+def _trainer(name: str):
+    def choices():
+        from sleep_kd.engine import trainer
+        return getattr(trainer, name)
+    return choices
+
+
+def _precisions():
+    from sleep_kd.hardware import MIXED_PRECISIONS
+    return MIXED_PRECISIONS
+
+
+ORIGINAL = {"seed": "original"}  # "seed" named the original system's choices; now it is only a number
+
+SCHEMA: dict[str, Rule] = {
+    "seed": Int(low=0, high=2**32 - 1),  # accelerate's set_seed range
+    "strategy": Choice(_strategies, nullable=True),
+    "data.path": Text(nullable=True, what="a cohort file path"),
+    "data.n_classes": Choice(lambda: (3, 4)),
+    "data.window_s": Float(low=0, low_open=True),
+    "data.normalization": Choice(_normalizations),
+    "data.split": Choice(_split_methods, aliases=ORIGINAL),
+    "data.split_seed": Int(low=0),
+    "data.folds": Int(low=3),
+    "data.fold": Int(low=0, note="below data.folds"),
+    "data.num_workers": Int(low=0),
+    "model.name": Choice(_models),
+    "model.overrides": Options(),
+    "loss.wce.apply_weights": Bool(),
+    "loss.sd.temperature": Float(low=0, low_open=True),
+    "loss.sd.alpha": Float(low=0, high=1),
+    "loss.sd.kl_reduction": Choice(_kl_reductions),
+    "loss.at.p": Float(low=0, low_open=True),
+    "loss.at.normalize": Choice(_at("NORMALIZATIONS")),
+    "loss.at.distance": Choice(_at("DISTANCES")),
+    "loss.at.groups": Subset(_at("ALL_GROUPS")),
+    "loss.at.group_weighting": Choice(_at("GROUP_WEIGHTINGS"), aliases=ORIGINAL),
+    "train.epochs": Int(low=1),
+    "train.batch_size": Int(low=1),
+    "train.grad_accum": Int(low=1),
+    "train.lr": Float(low=0, low_open=True),
+    "train.weight_decay": Float(low=0),
+    "train.lr_schedule": Choice(_trainer("LR_SCHEDULES")),
+    "train.clip_grad_norm": Float(low=0, note="0 = no clipping"),
+    "train.mixed_precision": Choice(_precisions),
+    "train.val_every": Int(low=1),
+    "train.early_stopping": Int(low=0, note="0 = never"),
+    "train.nonfinite": Choice(_trainer("NONFINITE_POLICIES")),
+    "train.log_every": Int(low=1),
+    "train.save_state_every": Int(low=0, note="0 = at epoch ends only"),
+    "train.max_steps": Int(low=0, note="0 = no limit"),
+    "train.cpu": Bool(),
+    "train.deterministic": Bool(),
+    "train.compile": Bool(),
+    "train.collective_timeout_s": Float(low=0, low_open=True),
+    "paths.runs": Text(what="a folder path"),
+    "paths.out": Text(nullable=True, what="a folder path"),
+    "paths.teacher": Text(nullable=True, what="a checkpoint folder path"),
+    "paths.init": Text(nullable=True, what="a checkpoint folder path"),
+}
+
+def check_value(key: str, value: Any, *, origin: str) -> Any:
+    """``value`` of ``key`` in its canonical form, or one InputError line saying what is allowed."""
+    rule = SCHEMA[key]
+    try:
+        checked = rule.check(value)
+    except Refused:
+        raise InputError(f"config key '{key}' in {origin} is {value!r}; allowed: {rule.describe()}") from None
+    if isinstance(rule, Choice) and value in rule.aliases:
+        print(f"[sleep_kd] note: config key '{key}' in {origin}: {value!r} is the old name of "
+              f"{checked!r}; write {checked!r}", file=sys.stderr)
+    return checked
