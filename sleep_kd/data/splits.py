@@ -24,7 +24,7 @@ import random
 import sys
 from pathlib import Path
 
-from sleep_kd.data.ingest import store
+from sleep_kd.data import cohort_file as store
 from sleep_kd.errors import InputError, cli_entry
 
 SUBSET_ORDER = ("SS1", "SS3", "SS2", "SS4", "SS5")

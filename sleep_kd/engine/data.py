@@ -51,7 +51,7 @@ def recordings_content_id(path: Path, recordings: Sequence[str]) -> str:
     Two cohorts give the same id for a set of recordings only if those nights are scored alike;
     the signal samples themselves are not read (that would cost a pass over the whole file).
     """
-    from sleep_kd.data.ingest import store
+    from sleep_kd.data import cohort_file as store
 
     digest = hashlib.sha256()
     with store.open_cohort(path) as handle:

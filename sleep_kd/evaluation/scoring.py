@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from sleep_kd.data.dataset import CohortWindows
-from sleep_kd.data.ingest import store
+from sleep_kd.data import cohort_file as store
 from sleep_kd.data.splits import make_splits
 from sleep_kd.engine.data import recordings_content_id, require_scored
 from sleep_kd.engine.checkpoint import Checkpoint

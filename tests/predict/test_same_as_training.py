@@ -3,7 +3,7 @@
 import numpy as np
 
 from sleep_kd.data.dataset import CohortWindows
-from sleep_kd.data.ingest import store
+from sleep_kd.data import cohort_file as store
 from sleep_kd.predict.night import prepare_windows, read_night
 from sleep_kd.predict.scoring import load_stager, score_night
 

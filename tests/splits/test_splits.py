@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sleep_kd.data.ingest.hypnogram import EpochTable
-from sleep_kd.data.ingest.store import CohortWriter, StoredRecording
+from sleep_kd.data.cohort_file import CohortWriter, StoredRecording
 from sleep_kd.data.splits import kfold_split, main, make_splits, original_split, pooled_split
 from sleep_kd.errors import InputError
 
