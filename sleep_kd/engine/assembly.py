@@ -10,6 +10,7 @@ import torch
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
 
+from sleep_kd.data.cohort_file import require_modalities
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, make_loader, recordings_content_id,
                                   require_scored, split_recordings)
@@ -55,7 +56,8 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     splits = split_recordings(path, config)
     model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"],
                          window_s=config["data"]["window_s"], **config["model"]["overrides"])
-    modalities = sorted({strategy.student_modality} | ({strategy.teacher_modality} if strategy.teacher else set()))
+    modalities = strategy.modalities
+    require_modalities(path, modalities, what=f"strategy {strategy.name}")
     train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities)
     val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities)
     require_scored(train_set, split="train")

@@ -15,7 +15,8 @@ from typing import Callable
 
 from sleep_kd.engine.checkpoint import CONFIG, WEIGHTS
 from sleep_kd.engine.config import resolve_config
-from sleep_kd.engine.data import cohort_tag
+from sleep_kd.data.cohort_file import require_modalities
+from sleep_kd.engine.data import cohort_path, cohort_tag
 from sleep_kd.engine.runs import run_dir
 from sleep_kd.strategies import get_strategy
 
@@ -55,6 +56,8 @@ def resolve_prerequisites(config: dict, layers: ConfigLayers, *,
     announce : prints one line (main process only).
     """
     strategy = get_strategy(config["strategy"])
+    if config["data"]["path"]:  # before any prerequisite is trained (the default cohort holds both signals)
+        require_modalities(cohort_path(config), strategy.modalities, what=f"strategy {strategy.name}")
     siblings = run_dir(config, cohort_tag(config)).parent
     for role, attribute in ROLES:
         needed = getattr(strategy, attribute)

@@ -60,6 +60,11 @@ class Strategy:
     def __hash__(self) -> int:
         return hash(self.name)
 
+    @property
+    def modalities(self) -> list[str]:
+        """The signals a run of this strategy reads (the student's, and the teacher's if any), sorted."""
+        return sorted({self.student_modality} | ({self.teacher_modality} if self.teacher else set()))
+
     def to_dict(self) -> dict:
         """Plain JSON/YAML-ready fields (for a run's config and checkpoint metadata)."""
         return dataclasses.asdict(self)
