@@ -4,9 +4,9 @@
 ``Upsample`` of a network for a subclass that keeps every parameter, buffer and state_dict key
 (the very same ``Parameter`` objects, so an optimizer built before or after still holds them)
 and runs it over feature maps stored samples-outer, channels-inner: a (B, C, L) tensor with
-strides (L * C, 1, C), which oneDNN convolves several times faster than (B, C, L) contiguous
-memory when there are few channels over many samples (bench/README.md). The network's own
-forward is untouched: it still reads as the paper.
+strides (L * C, 1, C), where oneDNN's convolutions over few channels and many samples are
+faster than over (B, C, L) contiguous memory (bench/README.md). The network's own forward is
+untouched: it still reads as the paper.
 
 What changes is the order of the floating-point operations, not the operations:
 
@@ -16,9 +16,12 @@ What changes is the order of the floating-point operations, not the operations:
   with float64 to ~1e-6, like the plain layout's), and its backward is the textbook one;
 - pooling and upsampling run as their 2-D forms over the view.
 
-Training in this layout is not bit-for-bit the plain layout's (tests/models/test_speed.py
-bounds the difference of a step's gradients; the trained validation figures are compared over
-paired seeds in bench/README.md). The trainer applies it on request (``train.fast_layout``).
+Training in this layout is not bit-for-bit the plain layout's: in float64 a step agrees with it
+to rounding, and in float32 its gradients are as close to float64 as the plain layout's
+(tests/models/test_speed.py). Status: opt-in and benchmarked only (``bench/compute.py
+--fast-layout``); the trainer does not apply it, because on the (shared) machine it was measured
+on it was not faster as a whole step (bench/README.md), and no paired-seed training comparison
+has been run.
 """
 
 from __future__ import annotations
