@@ -12,6 +12,7 @@ import torch
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data import cohort_file as store
 from sleep_kd.data.splits import make_splits
+from sleep_kd.deploy import for_scoring
 from sleep_kd.engine.data import recordings_content_id, require_scored
 from sleep_kd.engine.checkpoint import Checkpoint
 from sleep_kd.engine.restore import model_from_checkpoint
@@ -114,17 +115,17 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     require_scored(dataset, split=split)
     accelerator = Accelerator(cpu=cpu)  # autocast per checkpoint below: Accelerate's precision is process-wide
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    net = model  # the UTime itself, whatever prepare wraps it in
-    model, loader = accelerator.prepare(model, loader)
-    model.eval()
+    # A frozen copy (channels-last, BatchNorm folded: sleep_kd.deploy). No parameters, so it is
+    # moved, not prepared: DDP has nothing to synchronise (the loader still shards the windows).
+    model = for_scoring(model).to(accelerator.device)
+    loader = accelerator.prepare(loader)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
     def forward(batch):
         with torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None):
             return {"logits": model(batch[modality]).float()}
 
-    with net.scoring():  # BatchNorm folded once for every batch (sleep_kd.models.folding)
-        predictions = predict(accelerator, loader, forward)
+    predictions = predict(accelerator, loader, forward)
     return Scored(predictions, dataset, checkpoint, precision)
 
 

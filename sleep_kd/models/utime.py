@@ -3,20 +3,26 @@
 The network is a 1-D U-Net: an encoder of convolution blocks and max-pooling, a bottleneck, a
 decoder of nearest upsampling and skip concatenations back to the input length, and a head that
 scores every sample, averages the scores over the window and mixes them into one logit per stage.
+This module says what the network is, in plain ``torch.nn`` layers. Faster forms of the same
+network are built from it, never mixed into it: ``sleep_kd.deploy.for_scoring`` (a frozen copy
+for scoring) and ``sleep_kd.models.speed`` (a training layout the trainer may switch on).
+
+References
+----------
+M. Perslev, M. H. Jensen, S. Darkner, P. J. Jennum, C. Igel. U-Time: A fully convolutional
+network for time series segmentation applied to sleep staging. NeurIPS 2019.
 """
 
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
 from sleep_kd.errors import InputError
-from sleep_kd.models.blocks import DecoderLevel, EncoderLevel, LengthConv, double_block, to_channels_last
-from sleep_kd.models.folding import forward_folded
+from sleep_kd.models.blocks import DecoderLevel, EncoderLevel, double_block
 
 TAP_GROUPS = ("encoder", "bottleneck", "decoder", "final", "head")
 
@@ -43,18 +49,6 @@ def window_samples(sfreq: float, window_s: float) -> int:
     return n_times
 
 
-def first_conv_phases(in_channels: int, n_times: int) -> int:
-    """Phases of the first convolution in the eval layout: 4 (or 2) for one input channel, else 1.
-
-    oneDNN runs a 1-channel convolution 4-8x slower than the same work over 4 channels at a
-    quarter of the length (``sleep_kd.models.phases``); with 2 or more channels in, the plain
-    convolution is faster.
-    """
-    if in_channels != 1:
-        return 1
-    return next((p for p in (4, 2) if n_times % p == 0), 1)
-
-
 def _check_structure(*, n_times: int, filters: list[int], pool_sizes: list[int], kernel_size: int) -> None:
     if len(filters) != len(pool_sizes):
         raise InputError(
@@ -74,29 +68,43 @@ def _check_structure(*, n_times: int, filters: list[int], pool_sizes: list[int],
 class UTime(nn.Module):
     """U-Time network: (B, in_channels, n_times) -> logits (B, n_classes).
 
+    The forward, with ``L0 = n_times`` and ``L_i = L_{i-1} / pool_sizes[i-1]``:
+
+    1. encoder level i: two blocks (Conv1d -> ReLU -> BatchNorm1d), kept as the skip
+       (B, filters[i], L_i), then MaxPool1d -> (B, filters[i], L_{i+1});
+    2. bottleneck: two blocks -> (B, bottleneck_filters, L_n);
+    3. decoder level i (deepest first): nearest upsampling by the level's pool size, one block,
+       concatenation [skip, upsampled] on channels, two blocks -> (B, filters[i], L_i);
+    4. head: a 1x1 Conv1d to n_classes and tanh scores every sample (B, n_classes, n_times), the
+       mean over the window (B, n_classes, 1), a 1x1 Conv1d mixes it into the logits (B, n_classes).
+
     Parameters
     ----------
+    The paper's value (Perslev et al. 2019, Sec. 3, 35 epochs of 30 s EEG at 100 Hz) is given
+    in brackets; the presets (``sleep_kd.models.presets``) hold the seed's.
+
     name : str
-        Preset name recorded in :attr:`config` (see ``sleep_kd.models.presets``).
+        Preset name recorded in :attr:`config`.
     n_classes : int
-        Sleep stages scored.
+        Sleep stages scored [5].
     in_channels : int
-        Input signals (1: one EEG derivation or one ECG lead).
+        Input signals (1: one EEG derivation or one ECG lead) [1].
     sfreq : float
-        Sampling rate of the input in Hz.
+        Sampling rate of the input in Hz [100].
     window_s : float
-        Window length in seconds; ``n_times = sfreq * window_s`` samples.
+        Window length in seconds; ``n_times = sfreq * window_s`` samples [35 x 30 s: the paper
+        segments a sequence of epochs; here one window gives one logit].
     filters : list of int
-        Feature maps of each encoder level; the decoder mirrors them.
+        Feature maps of each encoder level; the decoder mirrors them [16, doubling per level].
     pool_sizes : list of int
         Max-pool size after each encoder level (the decoder upsamples by them in reverse);
-        their product must divide ``n_times``.
+        their product must divide ``n_times`` [10, 8, 6, 4].
     kernel_size : int
-        Odd convolution kernel size in samples (every block except the 1x1 head).
+        Odd convolution kernel size in samples, every block except the 1x1 head [5].
     encoder_dilation, bottleneck_dilation, decoder_dilation : int
-        Kernel dilation in each part.
+        Kernel dilation in each part [9 in the encoder and bottleneck].
     bottleneck_filters : int
-        Feature maps of the bottleneck.
+        Feature maps of the bottleneck [twice the last level's].
     """
 
     def __init__(
@@ -147,33 +155,11 @@ class UTime(nn.Module):
                          scale=pool_sizes[-1 - i])
             for i in range(len(filters))
         )
-        self.dense = LengthConv(filters[0], n_classes, kernel_size=1)
-        self.classify = LengthConv(n_classes, n_classes, kernel_size=1)
-        # In eval mode, run on (B, C, 1, L) channels-last tensors (see sleep_kd.models.blocks):
-        # 2-3x faster scoring on the CPU, the same numbers to float rounding. Training stays on
-        # (B, C, L): oneDNN's channels-last BatchNorm computes batch statistics less exactly
-        # (errors ~1e-4 against ~1e-6; bench/README.md). Not part of the config: speed only.
-        self.channels_last = True
-        self.encoder[0].blocks[0].conv.phases = first_conv_phases(in_channels, self.n_times)
-        self._folded: dict | None = None  # folded parameters inside scoring(), else None
+        self.dense = nn.Conv1d(filters[0], n_classes, kernel_size=1)
+        self.classify = nn.Conv1d(n_classes, n_classes, kernel_size=1)
         for conv in (self.dense, self.classify):
             nn.init.xavier_uniform_(conv.weight)
             nn.init.zeros_(conv.bias)
-
-    @contextmanager
-    def scoring(self) -> Iterator["UTime"]:
-        """Score faster: eval logits inside skip every BatchNorm pass (``sleep_kd.models.folding``).
-
-        Folds each BatchNorm into the layer after it once, on the first batch, and reuses the
-        result for every eval forward inside (1.14x fp32, 1.11x bf16 on utime_small). The
-        parameters are constants inside: do not train or load weights in the block. Forwards
-        that return taps, training-mode forwards and the plain layout run as usual.
-        """
-        previous, self._folded = self._folded, {}
-        try:
-            yield self
-        finally:
-            self._folded = previous
 
     def check_input(self, x: torch.Tensor) -> None:
         """Refuse an input that is not (B, in_channels, n_times)."""
@@ -202,33 +188,25 @@ class UTime(nn.Module):
             ``head`` ([tanh scores (B, n_classes, n_times)]).
         """
         self.check_input(x)
-        if self.channels_last and not self.training:
-            x = to_channels_last(x)
-            if self._folded is not None and not return_taps:
-                return forward_folded(self, x, self._folded)
         taps: dict[str, list[torch.Tensor]] | None = {g: [] for g in TAP_GROUPS} if return_taps else None
         skips = []
         for level in self.encoder:
             skip, x = level(x)
             skips.append(skip)
             if taps is not None:
-                taps["encoder"].append(_as_length(x))
+                taps["encoder"].append(x)
         x = self.bottleneck(x)
         if taps is not None:
-            taps["bottleneck"].append(_as_length(x))
+            taps["bottleneck"].append(x)
         for level, skip in zip(self.decoder, reversed(skips)):
             x = level(x, skip)
             if taps is not None:
-                taps["decoder"].append(_as_length(x))
+                taps["decoder"].append(x)
         scores = torch.tanh(self.dense(x))
         logits = self.classify(scores.mean(dim=-1, keepdim=True)).flatten(1)
         if taps is None:
             return logits
-        taps["final"].append(_as_length(x))
-        taps["head"].append(_as_length(scores))
+        taps["final"].append(x)
+        taps["head"].append(scores)
         return logits, taps
 
-
-def _as_length(x: torch.Tensor) -> torch.Tensor:
-    """A (B, C, L) view of a feature map in either layout (no copy)."""
-    return x.squeeze(2) if x.dim() == 4 else x

@@ -14,6 +14,7 @@ import torch
 
 from sleep_kd.data.stages import class_names as names_of
 from sleep_kd.engine.checkpoint import Checkpoint
+from sleep_kd.deploy import for_scoring
 from sleep_kd.engine.restore import model_from_checkpoint
 from sleep_kd.errors import InputError
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, scoring_precision, trained_precision
@@ -77,11 +78,10 @@ def score_night(model: torch.nn.Module, windows: np.ndarray, *, precision: str =
     device = next(model.parameters()).device
     dtype = _AUTOCAST.get(precision)
     parts = []
-    model.eval()
-    with model.scoring():  # BatchNorm folded once for the whole night (sleep_kd.models.folding)
-        for first in range(0, len(windows), batch_size):
-            batch = torch.from_numpy(windows[first:first + batch_size]).to(device)[:, None, :]
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                logits = model(batch)
-            parts.append(torch.softmax(logits.float(), dim=1).cpu())
+    scorer = for_scoring(model).to(device)  # a frozen copy, BatchNorm folded once for the night (sleep_kd.deploy)
+    for first in range(0, len(windows), batch_size):
+        batch = torch.from_numpy(windows[first:first + batch_size]).to(device)[:, None, :]
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            logits = scorer(batch)
+        parts.append(torch.softmax(logits.float(), dim=1).cpu())
     return torch.cat(parts).numpy()

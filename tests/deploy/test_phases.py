@@ -4,14 +4,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sleep_kd.models.blocks import CHANNELS_LAST, LengthConv, repeat_length, to_channels_last
-from sleep_kd.models.phases import conv_in_phases, conv_upsampled, phase_weight
-from sleep_kd.models.utime import first_conv_phases
+from torch import nn
+
+from sleep_kd.deploy.phases import CHANNELS_LAST, conv_in_phases, conv_upsampled, phase_weight, to_channels_last
+from sleep_kd.deploy.utime import first_conv_phases
 
 
-def _conv(in_ch: int, out_ch: int, kernel: int, dilation: int) -> LengthConv:
+def _conv(in_ch: int, out_ch: int, kernel: int, dilation: int) -> nn.Conv1d:
     torch.manual_seed(kernel * 10 + dilation)
-    return LengthConv(in_ch, out_ch, kernel, padding=dilation * (kernel - 1) // 2, dilation=dilation)
+    return nn.Conv1d(in_ch, out_ch, kernel, padding=dilation * (kernel - 1) // 2, dilation=dilation)
 
 
 def _is_channels_last(x: torch.Tensor) -> bool:
@@ -36,7 +37,7 @@ def test_conv_in_phases_equals_the_plain_convolution(in_ch, out_ch, kernel, dila
 def test_conv_upsampled_equals_the_convolution_of_the_upsampled_input(in_ch, out_ch, kernel, dilation, scale):
     conv = _conv(in_ch, out_ch, kernel, dilation)
     x = torch.randn(2, in_ch, 30)
-    expected = conv(repeat_length(x, scale))
+    expected = conv(F.interpolate(x, scale_factor=float(scale), mode="nearest"))
     got = conv_upsampled(to_channels_last(x), conv, scale)
     assert got.shape == (2, out_ch, 1, 30 * scale) and _is_channels_last(got)
     torch.testing.assert_close(got.squeeze(2), expected, rtol=1e-5, atol=1e-5)
@@ -81,7 +82,7 @@ def test_a_length_that_does_not_split_is_refused():
 
 
 def test_strided_convolutions_are_refused():
-    conv = LengthConv(1, 2, 3, stride=2)
+    conv = nn.Conv1d(1, 2, 3, stride=2)
     with pytest.raises(ValueError, match="stride-1, ungrouped, zero-padded Conv1d"):
         conv_upsampled(to_channels_last(torch.randn(1, 1, 8)), conv, 2)
 

@@ -7,13 +7,14 @@ first signal is a convolution over the second, whose weights place each tap of t
 phase and low-rate offset it reads. The arithmetic is the same products and sums (a tap that
 lands on the same input twice has its weights added), only the loop order differs. Two uses:
 
-- ``conv_in_phases``: the network's first convolution (1 channel in) is 7-10x faster as a
-  4-channel convolution over ``L / 4`` positions: oneDNN is slow when there is one input channel.
+- ``conv_in_phases``: the network's first convolution (1 channel in) as an S-channel convolution
+  over ``L / S`` positions: oneDNN is slow when there is one input channel (bench/README.md).
 - ``conv_upsampled``: a convolution over a nearest-upsampled input reads each low-rate sample
   ``S`` times; in phase form it runs on the low-rate input directly, so the upsampled signal is
   never built and the work falls from ``k`` taps to about ``1 + 2 * ceil(p / S)`` per output.
 
-Both take and return channels-last (B, C, 1, L) tensors (see ``sleep_kd.models.blocks``).
+Both take and return channels-last (B, C, 1, L) tensors (:func:`to_channels_last`): the layout
+the scoring module runs in (``sleep_kd.deploy.layers``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ import torch.nn.functional as F
 from torch import nn
 
 CHANNELS_LAST = torch.channels_last
+
+
+def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, 1, L) in channels-last memory (samples outer, channels inner), from (B, C, L) or (B, C, 1, L)."""
+    if x.dim() == 3:
+        x = x.unsqueeze(2)
+    return x.contiguous(memory_format=CHANNELS_LAST)
 
 
 @lru_cache(maxsize=64)
@@ -128,7 +136,7 @@ def conv_upsampled(x: torch.Tensor, conv: nn.Conv1d, scale: int) -> torch.Tensor
     """``conv`` over x nearest-upsampled ``scale`` times, without upsampling.
 
     x (B, in, 1, L) channels-last -> (B, out, 1, L * scale) channels-last, equal to
-    ``conv(repeat_length(x, scale))``.
+    ``conv`` over ``x`` repeated ``scale`` times along L.
     """
     _check(conv, x)
     return run_phase_form(x, phase_form(conv.weight, conv.bias, dilation=conv.dilation[0], padding=conv.padding[0],
