@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from sleep_kd.allocator import keep_freed_memory
 from sleep_kd.errors import cli_entry

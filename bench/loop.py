@@ -24,6 +24,8 @@ import torch  # noqa: E402
 
 from common import interleaved, make_cohort, median, paired_ratio, record, temp_dir, timed  # noqa: E402
 
+from sleep_kd.hardware import resolve_mixed_precision  # noqa: E402
+
 STRATEGIES = ("ecg_base", "feat_train", "kd_temp", "feat_wce", "feat_temp", "eeg_base")
 
 
