@@ -13,7 +13,8 @@ from torch.utils.data import DataLoader
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, make_loader, split_recordings)
 from sleep_kd.engine.restore import check_compatible, model_from_checkpoint
-from sleep_kd.models import create_model
+from sleep_kd.models import context_epochs_of, create_model
+from sleep_kd.models.context import encoder_config
 from sleep_kd.strategies import Strategy, StrategyStep, build_step, freeze
 
 
@@ -37,8 +38,18 @@ def load_prerequisite(config: Mapping, role: str, model_config: Mapping) -> torc
     if path is None:
         return None
     model, checkpoint = model_from_checkpoint(path)
+    if role == "teacher" and "context_epochs" in model_config and not context_epochs_of(model):
+        model_config = encoder_config(dict(model_config))  # a single-window teacher: the student's encoder
     check_compatible(checkpoint, role=role, n_classes=config["data"]["n_classes"], model_config=model_config)
     return model
+
+
+def model_overrides(config: Mapping) -> dict:
+    """``model.overrides``, plus ``context_epochs`` when ``model.context_epochs`` is set (not 0)."""
+    overrides = dict(config["model"]["overrides"])
+    if config["model"]["context_epochs"]:
+        overrides["context_epochs"] = config["model"]["context_epochs"]
+    return overrides
 
 
 def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
@@ -47,11 +58,13 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     with accelerator.main_process_first():  # the main process builds the default cohort first
         path = cohort_path(config, announce=announce)
         splits = split_recordings(path, config, save=accelerator.is_main_process)
-    model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"],
-                         **config["model"]["overrides"])
+    model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"], **model_overrides(config))
     modalities = sorted({strategy.student_modality} | ({strategy.teacher_modality} if strategy.teacher else set()))
-    train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities)
-    val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities)
+    context = context_epochs_of(model)
+    train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities,
+                             context_epochs=context, train=True)
+    val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities,
+                           context_epochs=context)
     pin = accelerator.device.type == "cuda"
     train_loader = make_loader(train_set, config, shuffle=True, pin_memory=pin)
     val_loader = make_loader(val_set, config, shuffle=False, pin_memory=pin)
@@ -82,6 +95,7 @@ def checkpoint_record(config: Mapping, strategy: Strategy, parts: RunParts, mode
                  "sfreq": float(model_config["sfreq"]), "window_s": data["window_s"],
                  "normalization": data["normalization"], "modality": strategy.student_modality,
                  "path": str(parts.path), "split": data["split"], "split_seed": data["split_seed"],
-                 "folds": data["folds"], "fold": data["fold"]},
+                 "folds": data["folds"], "fold": data["fold"],
+                 "context_epochs": int(model_config.get("context_epochs", 0))},
         "config": dict(config),
     }
