@@ -3,6 +3,10 @@
 ``context_small`` is the CPU demo's (utime_small per epoch, 20 epochs = 10 minutes, a dilated
 convolution over epochs); ``context_seed`` is the paper's scale for GPUs (utime_seed per epoch,
 35 epochs as in the U-Time paper). The paper's single-window network stays ``utime_seed``.
+
+Dropout is 0 by default: with dropout, a resumed run draws other masks than the uninterrupted
+one (every DataLoader iterator takes a seed from the global RNG, and a resumed run creates one
+more), so resumed and uninterrupted runs would no longer be bit-equal.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def context_small(*, n_classes: int, **overrides: Any) -> ContextNet:
     goes to the encoder.
     """
     defaults = dict(context_epochs=20, sequence="tcn", sequence_width=64, sequence_layers=4, sequence_kernel=3,
-                    dropout=0.1)
+                    dropout=0.0)
     return _build("context_small", "utime_small", defaults, n_classes, overrides)
 
 
@@ -48,5 +52,5 @@ def context_seed(*, n_classes: int, **overrides: Any) -> ContextNet:
     For GPUs: 35 epochs of 6000 samples per item, as U-Time's own input. Receptive field 127 epochs.
     """
     defaults = dict(context_epochs=35, sequence="tcn", sequence_width=128, sequence_layers=6, sequence_kernel=3,
-                    dropout=0.1)
+                    dropout=0.0)
     return _build("context_seed", "utime_seed", defaults, n_classes, overrides)
