@@ -7,6 +7,7 @@ may be shared: compare ratios, not seconds), and the parameter count.
 
     python bench/context.py --data COHORT.h5 --epochs 2 [--context 20] [--variants utime tcn gru transformer]
         [--set data.split=kfold --set data.folds=4]
+    python bench/context.py --cost-only [--context 20]   (training-step cost only, random input)
 """
 
 from __future__ import annotations
@@ -49,15 +50,55 @@ def run_variant(variant: str, *, data: Path, runs: Path, epochs: int, context: i
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
+def step_costs(*, context: int, rounds: int) -> dict:
+    """Seconds per training step (forward + backward + Adam) on random input, variants interleaved.
+
+    Every variant sees the same number of windows per step (``context`` sequences of ``context``
+    epochs for the context variants, ``context * context`` windows for U-Time alone).
+    """
+    import torch
+
+    from bench.common import interleaved, median, paired_ratio
+    from sleep_kd.models import create_model
+
+    torch.manual_seed(0)
+    sides, params = {}, {}
+    for variant in VARIANTS:
+        if variant == "utime":
+            model, x = create_model("utime_small", n_classes=4), torch.rand(2 * context, 1, 3000)
+        else:
+            model = create_model("context_small", n_classes=4, context_epochs=context, sequence=variant)
+            x = torch.rand(2, context, 1, 3000)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        params[variant] = sum(p.numel() for p in model.parameters())
+
+        def one_step(model=model, x=x, optimizer=optimizer):
+            loss = model(x).float().logsumexp(-1).mean()
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+        sides[variant] = one_step
+    times = interleaved(sides, rounds=rounds, warmup=1)
+    return {v: {"parameters": params[v], "step_s": median(times[v]),
+                "step_vs_utime": paired_ratio(times[v], times["utime"])} for v in VARIANTS}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--data", type=Path)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--context", type=int, default=20)
     parser.add_argument("--strategy", default="ecg_base")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE for every run (e.g. data.split=kfold)")
+    parser.add_argument("--cost-only", action="store_true", help="only time training steps on random input")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.cost_only:
+        record("context_cost", {"context_epochs": args.context, "windows_per_step": 2 * args.context,
+                                "results": step_costs(context=args.context, rounds=args.rounds)}, quick=False)
+        return 0
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-context-") as tmp:
         for variant in args.variants:
