@@ -1,4 +1,6 @@
-"""scripts/kd_study.py end to end on the tiny cohort: two folds of three, with and without context, a grid."""
+"""scripts/kd_study.py end to end on six short nights: two folds of three, with and without context, a grid.
+
+(``data.split: kfold`` needs k >= 3: a test, a validation and a training fold; two of the three run.)"""
 
 import json
 import sys
@@ -16,11 +18,23 @@ TINY = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filter
 
 
 @pytest.fixture(scope="module")
-def study(tiny_cohort, tmp_path_factory):
+def six_nights(tmp_path_factory):
+    """6 subjects x 0.5 h: three folds of two subjects."""
+    from sleep_kd.data.ingest import ingest
+    from sleep_kd.data.synthetic import generate_cohort
+
+    root = tmp_path_factory.mktemp("six")
+    generate_cohort(root / "edf", n_subjects=6, hours=0.5, seed=3, sfreq=128.0)
+    ingest("mass", root / "edf", root / "six.h5", sfreq=100.0, workers=1, progress=False)
+    return root / "six.h5"
+
+
+@pytest.fixture(scope="module")
+def study(six_nights, tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
-    truth = tiny_cohort.parent / "edf" / "truth"
-    args = ["--data", str(tiny_cohort), "--folds", "3", "--only-folds", "0", "1", "--contexts", "0", "8",
-            "--epochs", "1", "--grid", "sd.temperature=1,4", "--set", TINY, "--set", "train.max_steps=2",
+    truth = six_nights.parent / "edf" / "truth"
+    args = ["--data", str(six_nights), "--folds", "3", "--only-folds", "0", "1", "--contexts", "0", "8",
+            "--epochs", "1", "--grid", "sd.temperature=1,4", "--set", TINY, "--set", "train.max_steps=1",
             "--set", "train.batch_size=16", "--runs", str(out / "runs"), "--out", str(out / "study.json")]
     if truth.is_dir():
         args += ["--truth", str(truth)]
