@@ -47,6 +47,7 @@ def test_every_strategy_in_every_fold_and_context(study):
     assert seen == {(f, c, s) for f in (0, 1) for c in (0, 8) for s in ("eeg_base", *kd_study.STUDENTS)}
     for row in study["rows"]:
         assert set(kd_study.METRICS) <= set(row["test"])
+        assert {"true_kappa", "true_weighted_f1", "true_macro_f1"} <= set(row["test"])  # the generator's truth/
         if row["strategy"] in ("kd_temp", "feat_temp"):
             assert row["options"]["sd.temperature"] in ("1", "4")  # chosen on validation
 
