@@ -14,11 +14,14 @@ bash scripts/setup.sh requirements.txt
 py="${VENV:-.venv}/bin/python"
 start=$(date +%s)
 model="${MODEL:-context_small}"
+# One runs root per model: prerequisites are looked up beside a run, and a one-window teacher or
+# starting point must not be picked up by a context chain (nor the reverse).
+root="runs"; [ "$model" = utime_small ] || root="runs/$model"
 # feat_temp pulls in its prerequisites (eeg_base teacher, feat_train student) and says so.
 for strategy in feat_temp ecg_base feat_wce kd_temp; do
-  "$py" train_loop.py --strategy "$strategy" --classes 4 --model "$model" "$@"
+  "$py" train_loop.py --strategy "$strategy" --classes 4 --model "$model" --runs "$root" "$@"
 done
-runs="runs/synthetic-default/4class"
+runs="$root/synthetic-default/4class"
 "$py" scripts/demo_reference.py | tee "$runs/reference.txt"
 "$py" evaluate.py "$runs/eeg_base/best" --compare "$runs/ecg_base/best" "$runs/kd_temp/best" \
   "$runs/feat_wce/best" "$runs/feat_temp/best" --json "$runs/comparison.json" | tee "$runs/comparison.txt" \
