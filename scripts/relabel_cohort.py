@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                 writer = csv.DictWriter(handle_out, fieldnames=list(rows[0]))
                 writer.writeheader()
                 for row, value in zip(rows, new):
-                    writer.writerow({**row, "scored_stage": Stage(int(value)).name if value >= 0 else row["scored_stage"]})
+                    name = Stage(int(value)).name if value >= 0 else row["scored_stage"]
+                    writer.writerow({**row, "scored_stage": name})
     print(f"[relabel] {args.out}: scored stages at agreement {args.agreement:g} with the true stages")
     return 0
 

@@ -41,7 +41,8 @@ def tables(result: dict) -> str:
             k = ref["kappa"]
             name = "ecg/context/scored" if context else "ecg/epoch/scored"
             true = k.get(name.replace("scored", "true"))
-            lines.append(f"| reference pipeline (issue 13{', +-5 epochs' if context else ''}) | {k[name]:.3f} | - | - | "
+            where = ", +-5 epochs" if context else ""
+            lines.append(f"| reference pipeline (issue 13{where}) | {k[name]:.3f} | - | - | "
                          f"{f'{true:.3f}' if true is not None else '-'} | - |")
         for strategy, entry in block.items():
             change = entry.get("change_vs_ecg_base", {}).get("kappa")
