@@ -74,7 +74,7 @@ def true_classes(truth_dir: Path | None, recording: str, n_epochs: int, n_classe
     return to_classes(np.array([int(parse_stage(r["true_stage"])) for r in rows]), n_classes)
 
 
-def test_scores(checkpoint: Path, *, truth_dir: Path | None) -> dict[str, float]:
+def scores_on_test_fold(checkpoint: Path, *, truth_dir: Path | None) -> dict[str, float]:
     """Test-fold scores of a checkpoint against the scored and (with truth) the true stages."""
     from sleep_kd.data.ingest import store
     from sleep_kd.evaluation.scoring import predict_checkpoint
@@ -149,7 +149,7 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
     for strategy, row in rows.items():
         results.append({"fold": fold, "context_epochs": context, "strategy": strategy, "options": row["options"],
                         "val_kappa": row["val"]["kappa"],
-                        "test": test_scores(row["checkpoint"], truth_dir=args.truth)})
+                        "test": scores_on_test_fold(row["checkpoint"], truth_dir=args.truth)})
     return results
 
 
