@@ -36,7 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", help="runs root folder (default: runs)")
     parser.add_argument("--teacher", help="checkpoint folder of the frozen EEG teacher (default: looked up)")
     parser.add_argument("--init", help="checkpoint folder the student starts from (default: looked up)")
-    parser.add_argument("--model", help="registered model name (utime_small, utime_seed)")
+    parser.add_argument("--model", help="registered model name (utime_small, utime_seed; with night context: "
+                        "context_small, context_seed)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int, help="per process")
     parser.add_argument("--grad-accum", type=int, help="optimizer step every N batches")

@@ -27,7 +27,9 @@ from typing import Callable
 import torch
 from torch import nn
 
+from sleep_kd.deploy.context import frozen_eval_copy
 from sleep_kd.deploy.utime import ScoringUTime
+from sleep_kd.models.context import ContextNet
 from sleep_kd.models.utime import UTime
 
 Converter = Callable[[nn.Module], nn.Module]
@@ -59,5 +61,6 @@ def for_scoring(model: nn.Module) -> nn.Module:
 
 
 register_scoring(UTime)(ScoringUTime)
+register_scoring(ContextNet)(frozen_eval_copy)
 
 __all__ = ["ScoringUTime", "for_scoring", "register_scoring"]

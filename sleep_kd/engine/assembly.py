@@ -15,7 +15,8 @@ from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, make_loader, recordings_content_id,
                                   require_scored, split_recordings)
 from sleep_kd.engine.restore import check_compatible, model_from_checkpoint
-from sleep_kd.models import create_model
+from sleep_kd.models import context_epochs_of, create_model
+from sleep_kd.models.context import encoder_config
 from sleep_kd.strategies import Strategy, StrategyStep, build_step, freeze
 
 
@@ -41,11 +42,21 @@ def load_prerequisite(config: Mapping, role: str, model_config: Mapping, *, moda
     if path is None:
         return None
     model, checkpoint = model_from_checkpoint(path)
+    if role == "teacher" and "context_epochs" in model_config and not context_epochs_of(model):
+        model_config = encoder_config(dict(model_config))  # a single-window teacher: the student's encoder
     check_compatible(checkpoint, role=role, n_classes=config["data"]["n_classes"], model_config=model_config,
                      preparation={"modality": modality, "sfreq": float(model_config["sfreq"]),
                                   "window_s": config["data"]["window_s"],
                                   "normalization": config["data"]["normalization"]})
     return model
+
+
+def model_overrides(config: Mapping) -> dict:
+    """``model.overrides``, plus ``context_epochs`` when ``model.context_epochs`` is set (not 0)."""
+    overrides = dict(config["model"]["overrides"])
+    if config["model"]["context_epochs"]:
+        overrides["context_epochs"] = config["model"]["context_epochs"]
+    return overrides
 
 
 def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
@@ -55,11 +66,14 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
         path = cohort_path(config, announce=announce)
     splits = split_recordings(path, config)
     model = create_model(config["model"]["name"], n_classes=config["data"]["n_classes"],
-                         window_s=config["data"]["window_s"], **config["model"]["overrides"])
+                         window_s=config["data"]["window_s"], **model_overrides(config))
     modalities = strategy.modalities
     require_modalities(path, modalities, what=f"strategy {strategy.name}")
-    train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities)
-    val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities)
+    context = context_epochs_of(model)
+    train_set = make_dataset(path, splits["train"], config, sfreq=model.sfreq, modalities=modalities,
+                             context_epochs=context, train=True)
+    val_set = make_dataset(path, splits["val"], config, sfreq=model.sfreq, modalities=modalities,
+                           context_epochs=context)
     require_scored(train_set, split="train")
     require_scored(val_set, split="val")
     pin = accelerator.device.type == "cuda"
@@ -95,6 +109,7 @@ def checkpoint_record(config: Mapping, strategy: Strategy, parts: RunParts, mode
                  "normalization": data["normalization"], "modality": strategy.student_modality,
                  "path": str(parts.path), "split": data["split"], "split_seed": data["split_seed"],
                  "folds": data["folds"], "fold": data["fold"],
+                 "context_epochs": int(model_config.get("context_epochs", 0)),
                  # The split itself, so scoring needs no rule to re-derive it (and can tell a cohort that changed).
                  "splits": {name: list(ids) for name, ids in parts.splits.items()},
                  "split_content_ids": {name: recordings_content_id(parts.path, ids)

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from sleep_kd.data.dataset import CohortWindows
+from sleep_kd.data.sequences import CohortSequences
 from sleep_kd.data.splits import make_splits
 from sleep_kd.errors import InputError
 
@@ -103,20 +104,53 @@ class EpochShuffleSampler(Sampler[int]):
         return self.n_items
 
 
+class SequenceShuffleSampler(EpochShuffleSampler):
+    """:class:`EpochShuffleSampler` over a :class:`CohortSequences` whose indices carry the epoch.
+
+    The epoch rides in the index (``dataset.item_index``), so DataLoader workers, which hold
+    their own copy of the dataset, cut the epoch's sequences at its offsets too.
+    """
+
+    def __init__(self, dataset: CohortSequences, *, seed: int) -> None:
+        super().__init__(len(dataset), seed=seed)
+        self.dataset = dataset
+
+    def __iter__(self) -> Iterator[int]:
+        return (self.dataset.item_index(item, self.epoch) for item in super().__iter__())
+
+
 def make_dataset(path: Path, recordings: Sequence[str], config: Mapping, *, sfreq: float,
-                 modalities: Sequence[str]) -> CohortWindows:
-    """Lazy windows of the given recordings, prepared for a model at ``sfreq`` Hz."""
+                 modalities: Sequence[str], context_epochs: int = 0, train: bool = False) -> CohortWindows:
+    """Lazy windows of the given recordings, prepared for a model at ``sfreq`` Hz.
+
+    With ``context_epochs`` T > 0, sequences of T epochs (:class:`CohortSequences`) in the
+    training layout when ``train``, else in the evaluation layout (every scored epoch once).
+    """
     data = config["data"]
-    return CohortWindows(path, n_classes=data["n_classes"], recordings=list(recordings), sfreq=sfreq,
-                         window_s=data["window_s"], normalization=data["normalization"],
-                         modalities=tuple(modalities))
+    options = dict(n_classes=data["n_classes"], recordings=list(recordings), sfreq=sfreq,
+                   window_s=data["window_s"], normalization=data["normalization"], modalities=tuple(modalities))
+    if context_epochs:
+        return CohortSequences(path, context_epochs=context_epochs, train=train, seed=config["seed"], **options)
+    return CohortWindows(path, **options)
 
 
 def make_loader(dataset: CohortWindows, config: Mapping, *, shuffle: bool, pin_memory: bool) -> DataLoader:
-    """A DataLoader; shuffled loaders use :class:`EpochShuffleSampler` seeded by ``config.seed``."""
+    """A DataLoader; shuffled loaders use :class:`EpochShuffleSampler` seeded by ``config.seed``.
+
+    ``train.batch_size`` counts epochs: a loader of T-epoch sequences takes ``batch_size // T``
+    (at least 1) sequences per batch, so a step costs about the same with and without context.
+    """
     workers = config["data"]["num_workers"]
-    sampler = EpochShuffleSampler(len(dataset), seed=config["seed"]) if shuffle else None
-    return DataLoader(dataset, batch_size=config["train"]["batch_size"], sampler=sampler, shuffle=False,
+    sequences = isinstance(dataset, CohortSequences)
+    batch_size = max(1, config["train"]["batch_size"] // dataset.context_epochs) if sequences else \
+        config["train"]["batch_size"]
+    if not shuffle:
+        sampler = None
+    elif sequences:
+        sampler = SequenceShuffleSampler(dataset, seed=config["seed"])
+    else:
+        sampler = EpochShuffleSampler(len(dataset), seed=config["seed"])
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False,
                       num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
                       drop_last=False, worker_init_fn=leave_stop_signals_to_the_trainer if workers else None)
 

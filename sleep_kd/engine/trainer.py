@@ -258,7 +258,7 @@ def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
         progress.batches_done += 1
-        seen += batch["label"].shape[0]
+        seen += batch["label"].numel()  # epochs: a context batch (B, T) holds B * T
         batches_logged += 1
         for key, value in out_terms.items():
             if key.endswith("loss"):

@@ -29,7 +29,7 @@ class Predictions:
 @torch.no_grad()
 def predict(accelerator, loader, forward: Callable[[Mapping], Mapping[str, torch.Tensor]], *,
             progress: bool = False) -> Predictions:
-    """Run ``forward(batch) -> {"logits": (B, C), "<term>_loss": scalar, ...}`` over ``loader``.
+    """Run ``forward(batch) -> {"logits": (B, C) or (B, T, C), "<term>_loss": scalar, ...}`` over ``loader``.
 
     ``gather_for_metrics`` drops the samples that padding duplicated on the last batch, so every
     epoch counts once whatever the number of processes. Loss terms are batch means averaged with
@@ -49,13 +49,16 @@ def predict(accelerator, loader, forward: Callable[[Mapping], Mapping[str, torch
             if key.endswith("_loss") or key == "loss":
                 sums[key] = sums.get(key, torch.zeros((), device=accelerator.device)) + value.detach().float() * size
         gathered = accelerator.gather_for_metrics(
-            (batch["label"], out["logits"].argmax(dim=1), batch["recording"], batch["epoch"]))
+            (batch["label"], out["logits"].argmax(dim=-1), batch["recording"], batch["epoch"]))
         for key, value in zip(parts, gathered):
             parts[key].append(value.cpu())
     total = accelerator.reduce(count, reduction="sum")
     losses = {key: float(accelerator.reduce(value, reduction="sum") / total) for key, value in sums.items()}
-    arrays = {key: torch.cat(values).numpy() if values else np.zeros(0, dtype=np.int64) for key, values in parts.items()}
-    return Predictions(**arrays, losses=losses)
+    arrays = {key: torch.cat(values).reshape(-1).numpy() if values else np.zeros(0, dtype=np.int64)
+              for key, values in parts.items()}
+    # Context batches are (B, T); epochs labelled -1 (unscored, padding, repeats) are not counted.
+    counted = arrays["y_true"] >= 0
+    return Predictions(**{key: value[counted] for key, value in arrays.items()}, losses=losses)
 
 
 def validation_metrics(predictions: Predictions, n_classes: int) -> dict[str, float]:

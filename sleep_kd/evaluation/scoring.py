@@ -11,6 +11,7 @@ import torch
 
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data import cohort_file as store
+from sleep_kd.data.sequences import CohortSequences
 from sleep_kd.data.splits import make_splits
 from sleep_kd.deploy import for_scoring
 from sleep_kd.engine.data import recordings_content_id, require_scored
@@ -20,6 +21,7 @@ from sleep_kd.engine.validation import Predictions, predict
 from sleep_kd.errors import InputError
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, scoring_precision, trained_precision
 from sleep_kd.metrics.scores import score_predictions
+from sleep_kd.models import context_epochs_of
 
 SPLITS = ("train", "val", "test", "all")
 
@@ -109,9 +111,15 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     if not path.is_file():
         raise InputError(f"cohort file {path} does not exist (pass --data FILE.h5)")
     modality = prep.get("modality", "ecg")
-    dataset = CohortWindows(path, n_classes=int(prep["n_classes"]), recordings=split_of(path, prep, split),
-                            sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
-                            normalization=prep["normalization"], modalities=(modality,))
+    options = dict(n_classes=int(prep["n_classes"]), recordings=split_of(path, prep, split),
+                   sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
+                   normalization=prep["normalization"], modalities=(modality,))
+    context = context_epochs_of(model)
+    if context:  # T-epoch sequences, every scored epoch once; batch_size still counts epochs
+        dataset = CohortSequences(path, context_epochs=context, train=False, **options)
+        batch_size = max(1, batch_size // context)
+    else:
+        dataset = CohortWindows(path, **options)
     require_scored(dataset, split=split)
     accelerator = Accelerator(cpu=cpu)  # autocast per checkpoint below: Accelerate's precision is process-wide
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)

@@ -14,6 +14,7 @@ from torch import nn
 
 from sleep_kd.errors import InputError
 from sleep_kd.losses import LossTerm, Outputs, get_loss, list_losses
+from sleep_kd.models.context import context_epochs_of
 from sleep_kd.strategies.registry import Strategy
 
 
@@ -78,13 +79,19 @@ class StrategyStep:
             return Outputs(logits, taps)
         return Outputs(model(x))
 
+    def _run_teacher(self, x: torch.Tensor) -> Outputs:
+        # A single-window teacher of a context student scores the (B*T, 1, n) windows one by one.
+        if x.ndim == 4 and not context_epochs_of(self.teacher):
+            return self._run(self.teacher, x.flatten(0, 1))
+        return self._run(self.teacher, x)
+
     def _teacher_outputs(self, batch: Mapping[str, torch.Tensor]) -> Outputs | None:
         if self.teacher is None:
             return None
         # Re-asserted every call: a loop calling .train() on "all models" must not move BN statistics.
         self.teacher.eval()
         with torch.no_grad():
-            return self._run(self.teacher, _batch_signal(batch, self.strategy.teacher_modality))
+            return self._run_teacher(_batch_signal(batch, self.strategy.teacher_modality))
 
     def __call__(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Loss of one batch.
@@ -92,20 +99,25 @@ class StrategyStep:
         Parameters
         ----------
         batch : dict
-            ``"eeg"`` and/or ``"ecg"`` (B, 1, n_times) and ``"label"`` (B,) int64.
+            ``"eeg"`` and/or ``"ecg"`` (B, 1, n_times) and ``"label"`` (B,) int64; with context
+            (B, T, 1, n_times) and (B, T), label -1 where the epoch is not counted.
 
         Returns
         -------
         dict
             ``"loss"`` (scalar, with grad), ``"<term>_loss"`` for each term (detached), extra
             detached parts of terms that have them (``"sd_kl_loss"``, ``"sd_ce_loss"``) and
-            ``"logits"`` (B, C) detached float32.
+            ``"logits"`` (B, C) detached float32; with context (B, T, C), every epoch.
         """
         if "label" not in batch:
             raise InputError(f"batch has no 'label' key; got keys {sorted(batch)}")
         targets = batch["label"].long()
         student = self._run(self.student, _batch_signal(batch, self.strategy.student_modality))
         teacher = self._teacher_outputs(batch)
+        all_logits = student.logits
+        empty = False
+        if targets.ndim == 2:  # context: every term sees the counted epochs, one row each
+            student, teacher, targets, empty = counted_epochs(student, teacher, targets)
         result: dict[str, torch.Tensor] = {}
         total = None
         for name, term in self.terms.items():
@@ -119,9 +131,43 @@ class StrategyStep:
                 with torch.no_grad():
                     parts = term.parts(student, teacher, targets, **self.options[name])
                 result.update({f"{name}_{part}_loss": v.detach() for part, v in parts.items()})
-        result["loss"] = total
-        result["logits"] = student.logits.detach().float()
+        # A batch without one counted epoch still gives every parameter a (zero) gradient.
+        result["loss"] = total * 0.0 if empty else total
+        result["logits"] = all_logits.detach().float()
         return result
+
+
+def counted_epochs(student: Outputs, teacher: Outputs | None, targets: torch.Tensor):
+    """Flatten context outputs to one row per epoch and keep the epochs whose label is counted (>= 0).
+
+    Parameters
+    ----------
+    student, teacher : Outputs with logits (B, T, C) (or a single-window teacher's (B*T, C)) and
+        taps (B*T, channels, length), rows in the order ``b * T + t``.
+    targets : Tensor (B, T), -1 where the epoch is not counted.
+
+    Returns
+    -------
+    (student, teacher, targets, empty): outputs and targets (N,) of the N counted epochs. When no
+    epoch of the batch is counted (``empty``), every row is kept with target 0, for the caller to
+    multiply the loss by zero.
+    """
+    flat = targets.reshape(-1)
+    keep = flat >= 0
+    empty = not bool(keep.any())
+    if empty:
+        keep = torch.ones_like(keep)
+    rows = keep.nonzero().squeeze(1)
+
+    def select(outputs: Outputs | None) -> Outputs | None:
+        if outputs is None:
+            return None
+        logits = outputs.logits.reshape(-1, outputs.logits.shape[-1]).index_select(0, rows)
+        taps = None if outputs.taps is None else {
+            group: [tap.index_select(0, rows) for tap in layers] for group, layers in outputs.taps.items()}
+        return Outputs(logits, taps)
+
+    return select(student), select(teacher), flat.clamp(min=0).index_select(0, rows), empty
 
 
 def _batch_signal(batch: Mapping[str, torch.Tensor], modality: str) -> torch.Tensor:

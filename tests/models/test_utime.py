@@ -68,8 +68,8 @@ def test_utime_small_preset_shapes_and_size():
 
 
 def test_list_models_is_sorted():
-    assert list_models() == ["utime_seed", "utime_small"]
-    assert list_models("*seed") == ["utime_seed"]
+    assert list_models() == ["context_seed", "context_small", "utime_seed", "utime_small"]
+    assert list_models("utime*seed") == ["utime_seed"]
 
 
 def test_forward_without_taps_returns_a_plain_tensor_equal_to_the_tapped_logits():
@@ -102,7 +102,8 @@ def test_same_seed_gives_the_same_weights():
 
 
 def test_unknown_model_lists_the_known_names():
-    with pytest.raises(InputError, match=r"unknown model 'unet'; known models: utime_seed, utime_small"):
+    with pytest.raises(InputError, match=r"unknown model 'unet'; known models: context_seed, context_small, "
+                                         r"utime_seed, utime_small"):
         create_model("unet", n_classes=4)
 
 

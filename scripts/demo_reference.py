@@ -1,0 +1,41 @@
+"""The reference pipeline's row for the demo's table (issue 13's 20-line heart-rate features + logistic regression).
+
+    python scripts/demo_reference.py COHORT.h5
+
+Prints one table row in the format of evaluate.py's comparison, or a line saying why there is
+none (``sleep_kd.baselines`` not installed). Its kappa is cross-validated over all subjects of the
+cohort (5 subject-wise folds), not scored on the demo's test split alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:
+        path = Path(argv[0])
+    else:
+        from sleep_kd.data.default_cohort import ensure_default_cohort
+
+        path = ensure_default_cohort()
+    try:
+        from sleep_kd.baselines import run_reference
+    except ImportError:
+        print("reference pipeline: not available (sleep_kd.baselines is not installed)")
+        return 0
+    truth = path.parent / "truth"
+    kappa = run_reference(path, truth_dir=truth if truth.is_dir() else None, n_folds=5)["kappa"]
+    print(f"reference pipeline (ECG features + logistic regression, 5-fold CV over all subjects): "
+          f"kappa {kappa['ecg/epoch/scored']:.3f} epoch alone, {kappa['ecg/context/scored']:.3f} with +-5 epochs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""The experiment of issue 14: does the EEG teacher help the ECG student, with and without night context?
+
+    python scripts/kd_study.py --data COHORT.h5 [--truth DIR] [--folds 5] [--contexts 0 20] [--epochs 4]
+        [--grid sd.temperature=1,4 --grid sd.alpha=0.5,0.9] [--set KEY=VALUE ...] [--out results/kd_study.json]
+
+Subject-wise k-fold cross-validation (``data.split: kfold``: test = fold f, validation = fold f+1,
+training = the rest). In every fold and for every context length (0 = one window, T = T epochs
+with ``context_small``): the EEG teacher (``eeg_base``), ``ecg_base``, ``kd_temp``, ``feat_train``
+then ``feat_temp`` and ``feat_wce``, the teacher having the student's context. Distillation options
+in ``--grid`` are tried for the terms that use them (``sd.*``: kd_temp, feat_temp; ``at.*``:
+feat_train); the value kept is the one with the best *validation* kappa of that fold (feat_train:
+the best validation kappa of the feat_wce trained from it), and only then is the test fold scored.
+Every student is paired with the same fold's ``ecg_base`` of the same context: the change is its
+mean over folds with a 95 % t interval. Scores on the test subjects: kappa, weighted and macro F1
+against the scored stages and, with truth files (``truth/<id>.csv`` beside the cohort, as the
+generator writes them), against the true stages. The reference pipeline of issue 13
+(``sleep_kd.baselines``) gives the first row when it is installed.
+
+Results go to one JSON file; ``scripts/study_tables.py`` turns it into the README's tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sleep_kd.errors import InputError, cli_entry  # noqa: E402
+
+STUDENTS = ("ecg_base", "kd_temp", "feat_train", "feat_temp", "feat_wce")
+METRICS = ("kappa", "weighted_f1", "macro_f1")
+GRID_TERMS = {"sd": ("kd_temp", "feat_temp"), "at": ("feat_train",)}
+
+
+def parse_grid(items: list[str]) -> dict[str, list[str]]:
+    """``["sd.temperature=1,4"]`` -> ``{"sd.temperature": ["1", "4"]}``; only loss options of sd and at."""
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        key, _, values = item.partition("=")
+        if not values or key.split(".")[0] not in GRID_TERMS or key.count(".") != 1:
+            raise InputError(f"--grid {item!r}: expected sd.OPTION=V1,V2 or at.OPTION=V1,V2")
+        grid[key] = values.split(",")
+    return grid
+
+
+def candidates(grid: dict[str, list[str]], term: str) -> list[dict[str, str]]:
+    """Every combination of the grid's options of one loss term (one empty candidate without any)."""
+    keys = [k for k in grid if k.split(".")[0] == term]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))] or [{}]
+
+
+def true_classes(truth_dir: Path | None, recording: str, n_epochs: int, n_classes: int) -> np.ndarray | None:
+    """The true stage classes of a recording's epochs from ``truth/<id>.csv`` (one row per epoch)."""
+    from sleep_kd.data.stages import to_classes
+    from sleep_kd.data.synthetic.truth import read_truth
+
+    path = truth_dir / f"{recording}.csv" if truth_dir is not None else None
+    if path is None or not path.is_file():
+        return None
+    truth = read_truth(path)
+    if len(truth.true) != n_epochs:
+        raise InputError(f"{path}: {len(truth.true)} truth epochs, expected {n_epochs} as in the cohort file")
+    return to_classes(truth.true, n_classes)
+
+
+def scores_on_test_fold(checkpoint: Path, *, truth_dir: Path | None) -> dict[str, float]:
+    """Test-fold scores of a checkpoint against the scored and (with truth) the true stages."""
+    from sleep_kd.data.ingest import store
+    from sleep_kd.evaluation.scoring import predict_checkpoint
+    from sleep_kd.metrics.scores import summary_scores
+
+    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split="test", cpu=True, precision="no")
+    n_classes = dataset.n_classes
+    scores = {f"{k}": v for k, v in summary_scores(predictions.y_true, predictions.y_pred, n_classes).items()
+              if k in METRICS}
+    truths = []
+    with store.open_cohort(dataset.path) as handle:
+        for index, rid in enumerate(dataset.recordings):
+            n_epochs = store.read_epochs(handle, rid).stage.size
+            truth = true_classes(truth_dir, rid, n_epochs, n_classes)
+            if truth is None:
+                return scores
+            mine = predictions.recording == index
+            truths.append((mine, truth[predictions.epoch[mine]]))
+    y_true = np.empty_like(predictions.y_true)
+    for mine, truth in truths:
+        y_true[mine] = truth
+    kept = y_true >= 0  # an epoch scored by the scorer but unscorable in truth does not count
+    true_scores = summary_scores(y_true[kept], predictions.y_pred[kept], n_classes)
+    scores.update({f"true_{k}": v for k, v in true_scores.items() if k in METRICS})
+    return scores
+
+
+def train(strategy: str, out: Path, base: list[str], extra: list[str]) -> dict:
+    """Train one strategy through train_loop.main into ``out``; its best validation metrics."""
+    import train_loop
+
+    code = train_loop.main(["--strategy", strategy, "--out", str(out), *base, *extra])
+    if code != 0:
+        raise SystemExit(f"kd_study: training {strategy} into {out} failed with exit code {code}")
+    return json.loads((out / "best" / "metrics.json").read_text())
+
+
+def set_args(options: dict[str, str]) -> list[str]:
+    return [a for key, value in options.items() for a in ("--set", f"loss.{key}={value}")]
+
+
+def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[dict]:
+    """Every strategy of one fold and context length; one result row per strategy."""
+    folder = args.runs / f"fold{fold}" / f"context{context}"
+    base = ["--data", str(args.data), "--cpu", "--runs", str(args.runs), "--epochs", str(args.epochs),
+            "--mixed-precision", args.mixed_precision, "--set", "data.split=kfold",
+            "--set", f"data.folds={args.folds}", "--set", f"data.fold={fold}"]
+    if context:
+        base += ["--model", "context_small", "--set", f"model.context_epochs={context}"]
+    for pair in args.set:
+        base += ["--set", pair]
+    teacher = folder / "eeg_base"
+    rows = {"eeg_base": {"val": train("eeg_base", teacher, base, []), "options": {}, "checkpoint": teacher / "best"}}
+    t = ["--teacher", str(teacher / "best")]
+    rows["ecg_base"] = {"val": train("ecg_base", folder / "ecg_base", base, []), "options": {},
+                        "checkpoint": folder / "ecg_base" / "best"}
+    rows["kd_temp"] = choose("kd_temp", folder, base, t, candidates(grid, "sd"))
+    # feat_train's options are judged by the validation kappa of the feat_wce started from it.
+    best_wce, best_train = None, None
+    for number, options in enumerate(candidates(grid, "at")):
+        start = folder / f"feat_train-{number}"
+        train("feat_train", start, base, t + set_args(options))
+        wce_val = train("feat_wce", folder / f"feat_wce-{number}", base, ["--init", str(start / "best")])
+        if best_wce is None or wce_val["kappa"] > best_wce["val"]["kappa"]:
+            best_wce = {"val": wce_val, "options": options, "checkpoint": folder / f"feat_wce-{number}" / "best"}
+            best_train = {"val": json.loads((start / "best" / "metrics.json").read_text()), "options": options,
+                          "checkpoint": start / "best"}
+    rows["feat_train"], rows["feat_wce"] = best_train, best_wce
+    rows["feat_temp"] = choose("feat_temp", folder, base, t + ["--init", str(best_train["checkpoint"])],
+                               candidates(grid, "sd"))
+    results = []
+    for strategy, row in rows.items():
+        results.append({"fold": fold, "context_epochs": context, "strategy": strategy, "options": row["options"],
+                        "val_kappa": row["val"]["kappa"],
+                        "test": scores_on_test_fold(row["checkpoint"], truth_dir=args.truth)})
+    return results
+
+
+def choose(strategy: str, folder: Path, base: list[str], extra: list[str], options_list: list[dict]) -> dict:
+    """Train every candidate; keep the one with the best validation kappa."""
+    best = None
+    for number, options in enumerate(options_list):
+        out = folder / f"{strategy}-{number}"
+        val = train(strategy, out, base, extra + set_args(options))
+        if best is None or val["kappa"] > best["val"]["kappa"]:
+            best = {"val": val, "options": options, "checkpoint": out / "best"}
+    return best
+
+
+def interval(values: list[float]) -> dict[str, float]:
+    """Mean and 95 % t interval over folds (the half-width is NaN with one fold)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(x.size)}
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Per context and strategy: each test score's mean over folds, and the paired change vs ecg_base."""
+    summary: dict[str, dict] = {}
+    for context in sorted({r["context_epochs"] for r in rows}):
+        mine = [r for r in rows if r["context_epochs"] == context]
+        base = {r["fold"]: r["test"] for r in mine if r["strategy"] == "ecg_base"}
+        block = {}
+        for strategy in ("eeg_base", *STUDENTS):
+            runs = sorted((r for r in mine if r["strategy"] == strategy), key=lambda r: r["fold"])
+            keys = [k for k in runs[0]["test"]] if runs else []
+            entry = {k: interval([r["test"][k] for r in runs]) for k in keys}
+            if strategy != "ecg_base" and strategy != "eeg_base":
+                entry["change_vs_ecg_base"] = {k: interval([r["test"][k] - base[r["fold"]][k] for r in runs])
+                                               for k in keys}
+            entry["options"] = [r["options"] for r in runs]
+            block[strategy] = entry
+        summary[f"context{context}"] = block
+    contexts = sorted({r["context_epochs"] for r in rows})
+    if 0 in contexts and len(contexts) > 1:  # the context student against the one-window student, paired by fold
+        one = {r["fold"]: r["test"] for r in rows if r["context_epochs"] == 0 and r["strategy"] == "ecg_base"}
+        for context in contexts[1:]:
+            runs = [r for r in rows if r["context_epochs"] == context and r["strategy"] == "ecg_base"]
+            summary[f"context{context}"]["ecg_base"]["change_vs_one_window"] = {
+                k: interval([r["test"][k] - one[r["fold"]][k] for r in runs]) for k in runs[0]["test"]}
+    return summary
+
+
+def reference_row(data: Path, truth: Path | None, folds: int) -> dict | None:
+    """The reference pipeline's kappas (issue 13), if ``sleep_kd.baselines`` is installed."""
+    try:
+        from sleep_kd.baselines import run_reference
+    except ImportError:
+        return None
+    result = run_reference(data, truth_dir=truth, n_folds=folds)
+    return {"kappa": result["kappa"], "n_folds": folds, "note": "its own subject-wise folds"}
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="cohort HDF5 file")
+    parser.add_argument("--truth", type=Path, help="folder of <id>.csv true stages (default: truth/ beside --data)")
+    parser.add_argument("--folds", type=int, default=5, help="subject-wise folds, k >= 3 (default 5)")
+    parser.add_argument("--contexts", type=int, nargs="+", default=[0, 20], help="0 = one window; T = T epochs")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--grid", action="append", default=[], help="sd.OPTION=V1,V2 or at.OPTION=V1,V2")
+    parser.add_argument("--set", action="append", default=[], help="KEY=VALUE for every run")
+    parser.add_argument("--mixed-precision", default="no")
+    parser.add_argument("--runs", type=Path, default=Path("runs/kd_study"))
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "kd_study.json")
+    parser.add_argument("--only-folds", type=int, nargs="+", help="run these folds only (a partial study)")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        raise InputError(f"--data {args.data}: no such cohort file")
+    if args.folds < 3:
+        raise InputError(f"--folds {args.folds}: kfold needs k >= 3 (test, validation and training folds)")
+    args.truth = args.truth or (args.data.parent / "truth" if (args.data.parent / "truth").is_dir() else None)
+    grid = parse_grid(args.grid)
+    began = time.perf_counter()
+    reference = reference_row(args.data, args.truth, args.folds)
+    rows = []
+    for fold in args.only_folds or range(args.folds):
+        for context in args.contexts:
+            rows.extend(run_fold(fold, context, args, grid))
+    from bench.common import machine
+
+    result = {"command": "python scripts/kd_study.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "seconds": time.perf_counter() - began, "machine": machine(), "data": str(args.data),
+              "truth": str(args.truth) if args.truth else None, "folds": args.folds, "contexts": args.contexts,
+              "epochs": args.epochs, "grid": grid, "reference": reference, "rows": rows, "summary": summarise(rows)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print(f"[kd_study] {len(rows)} runs scored in {result['seconds']:.0f} s -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Markdown tables of a kd_study JSON (scripts/kd_study.py): the README's results section is this output.
+
+    python scripts/study_tables.py results/kd_study.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+LABELS = {"eeg_base": "EEG teacher (eeg_base)", "ecg_base": "ECG base", "kd_temp": "KD-Temp (SD+CL)",
+          "feat_train": "Feat-Train (AT only)", "feat_temp": "Feat-Temp (AT+SD+CL)", "feat_wce": "Feat-WCE (AT+CL)"}
+
+
+def cell(entry: dict | None) -> str:
+    if not entry:
+        return "-"
+    if entry["n"] > 1 and entry["high"] == entry["high"]:  # not NaN
+        return f"{entry['mean']:+.3f} [{entry['low']:+.3f}, {entry['high']:+.3f}]"
+    return f"{entry['mean']:+.3f}"
+
+
+def mean(entry: dict | None) -> str:
+    return f"{entry['mean']:.3f}" if entry else "-"
+
+
+def tables(result: dict) -> str:
+    """One table per context length, the reference pipeline's row first."""
+    lines = [f"Command: `{result['command']}` ({result['seconds'] / 60:.0f} min; {result['machine']['cpu']}, "
+             f"{result['machine']['cores']} cores); {result['folds']}-fold subject-wise CV on `{result['data']}`, "
+             f"{result['epochs']} epochs per run; grid {result['grid'] or 'none'}.", ""]
+    ref = result.get("reference")
+    for key, block in result["summary"].items():
+        context = int(key.removeprefix("context"))
+        title = "one 30-s window" if context == 0 else f"{context} epochs of context ({context / 2:g} min)"
+        lines += [f"**{title}** (test folds; mean over folds, change vs the same fold's ECG base with 95 % interval)",
+                  "", "| model | kappa | weighted F1 | macro F1 | kappa vs true stages | change in kappa vs ECG base |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        if ref:
+            k = ref["kappa"]
+            name = "ecg/context/scored" if context else "ecg/epoch/scored"
+            true = k.get(name.replace("scored", "true"))
+            where = ", +-5 epochs" if context else ""
+            lines.append(f"| reference pipeline (issue 13{where}) | {k[name]:.3f} | - | - | "
+                         f"{f'{true:.3f}' if true is not None else '-'} | - |")
+        for strategy, entry in block.items():
+            change = entry.get("change_vs_ecg_base", {}).get("kappa")
+            if strategy == "ecg_base" and "change_vs_one_window" in entry:
+                change_text = f"context vs one window: {cell(entry['change_vs_one_window']['kappa'])}"
+            else:
+                change_text = cell(change)
+            lines.append(f"| {LABELS.get(strategy, strategy)} | {mean(entry.get('kappa'))} | "
+                         f"{mean(entry.get('weighted_f1'))} | {mean(entry.get('macro_f1'))} | "
+                         f"{mean(entry.get('true_kappa'))} | {change_text} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    print(tables(json.loads(Path(argv[0] if argv else "results/kd_study.json").read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""scripts/kd_study.py end to end on six short nights: two folds of three, with and without context, a grid.
+
+(``data.split: kfold`` needs k >= 3: a test, a validation and a training fold; two of the three run.)"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import kd_study  # noqa: E402
+import study_tables  # noqa: E402
+
+TINY = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filters: 16}"
+
+
+@pytest.fixture(scope="module")
+def six_nights(tmp_path_factory):
+    """6 subjects x 0.5 h: three folds of two subjects."""
+    from sleep_kd.data.ingest import ingest
+    from sleep_kd.data.synthetic import generate_cohort
+
+    root = tmp_path_factory.mktemp("six")
+    generate_cohort(root / "edf", n_subjects=6, hours=0.5, seed=3, sfreq=128.0)
+    ingest("mass", root / "edf", root / "six.h5", sfreq=100.0, workers=1, progress=False)
+    return root / "six.h5"
+
+
+@pytest.fixture(scope="module")
+def study(six_nights, tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    truth = six_nights.parent / "edf" / "truth"
+    args = ["--data", str(six_nights), "--folds", "3", "--only-folds", "0", "1", "--contexts", "0", "8",
+            "--epochs", "1", "--grid", "sd.temperature=1,4", "--set", TINY, "--set", "train.max_steps=1",
+            "--set", "train.batch_size=16", "--runs", str(out / "runs"), "--out", str(out / "study.json")]
+    if truth.is_dir():
+        args += ["--truth", str(truth)]
+    assert kd_study.main(args) == 0
+    return json.loads((out / "study.json").read_text())
+
+
+def test_every_strategy_in_every_fold_and_context(study):
+    seen = {(r["fold"], r["context_epochs"], r["strategy"]) for r in study["rows"]}
+    assert seen == {(f, c, s) for f in (0, 1) for c in (0, 8) for s in ("eeg_base", *kd_study.STUDENTS)}
+    for row in study["rows"]:
+        assert set(kd_study.METRICS) <= set(row["test"])
+        assert {"true_kappa", "true_weighted_f1", "true_macro_f1"} <= set(row["test"])  # the generator's truth/
+        if row["strategy"] in ("kd_temp", "feat_temp"):
+            assert row["options"]["sd.temperature"] in ("1", "4")  # chosen on validation
+
+
+def test_paired_changes_over_folds(study):
+    rows = {(r["fold"], r["context_epochs"], r["strategy"]): r["test"]["kappa"] for r in study["rows"]}
+    change = study["summary"]["context8"]["kd_temp"]["change_vs_ecg_base"]["kappa"]
+    diffs = [rows[(f, 8, "kd_temp")] - rows[(f, 8, "ecg_base")] for f in (0, 1)]
+    assert change["mean"] == pytest.approx(sum(diffs) / 2) and change["n"] == 2
+    assert change["low"] <= change["mean"] <= change["high"]
+    assert "change_vs_one_window" in study["summary"]["context8"]["ecg_base"]
+
+
+def test_tables_render_from_the_json(study):
+    text = study_tables.tables(study)
+    assert "**one 30-s window**" in text and "**8 epochs of context (4 min)**" in text
+    assert text.count("| KD-Temp (SD+CL) |") == 2
+
+
+def test_interval_of_known_values():
+    got = kd_study.interval([0.1, 0.3])
+    assert got["mean"] == pytest.approx(0.2) and got["high"] - got["mean"] == pytest.approx(12.706205 * 0.1, rel=1e-5)
+
+
+def test_bad_grid_is_refused():
+    with pytest.raises(kd_study.InputError, match="--grid 'ce.x=1': expected sd.OPTION=V1,V2 or at.OPTION=V1,V2"):
+        kd_study.parse_grid(["ce.x=1"])
