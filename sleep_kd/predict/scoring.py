@@ -15,6 +15,7 @@ import torch
 from sleep_kd.data.stages import class_names as names_of
 from sleep_kd.engine.checkpoint import Checkpoint
 from sleep_kd.deploy import for_scoring
+from sleep_kd.models import context_epochs_of
 from sleep_kd.engine.restore import model_from_checkpoint
 from sleep_kd.errors import InputError
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, scoring_precision, trained_precision
@@ -79,9 +80,47 @@ def score_night(model: torch.nn.Module, windows: np.ndarray, *, precision: str =
     dtype = _AUTOCAST.get(precision)
     parts = []
     scorer = for_scoring(model).to(device)  # a frozen copy, BatchNorm folded once for the night (sleep_kd.deploy)
+    if context_epochs_of(model):
+        return _score_with_context(scorer, windows, context=context_epochs_of(model), device=device, dtype=dtype,
+                                   batch_size=batch_size)
     for first in range(0, len(windows), batch_size):
         batch = torch.from_numpy(windows[first:first + batch_size]).to(device)[:, None, :]
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             logits = scorer(batch)
         parts.append(torch.softmax(logits.float(), dim=1).cpu())
     return torch.cat(parts).numpy()
+
+
+def sequence_starts(n_epochs: int, context: int) -> list[int]:
+    """First epochs of the T-epoch sequences that tile a night with half overlap, the last ending with it."""
+    if n_epochs <= context:
+        return [0]
+    starts = list(range(0, n_epochs - context + 1, max(1, context // 2)))
+    return starts if starts[-1] == n_epochs - context else [*starts, n_epochs - context]
+
+
+def _score_with_context(scorer, windows: np.ndarray, *, context: int, device, dtype, batch_size: int) -> np.ndarray:
+    """A context network's probabilities: T-epoch sequences with half overlap, averaged per epoch.
+
+    The network sees sequences of exactly the length it was trained on (a night shorter than T is
+    padded with zero windows, as training pads), so a night is scored as training read it; each
+    epoch's probability is the mean over the sequences that hold it.
+    """
+    n_epochs, n_times = windows.shape
+    padded = np.zeros((max(n_epochs, context), n_times), dtype=np.float32)
+    padded[:n_epochs] = windows
+    starts = sequence_starts(n_epochs, context)
+    total, count = None, np.zeros(len(padded), dtype=np.float64)
+    per_batch = max(1, batch_size // context)
+    for first in range(0, len(starts), per_batch):
+        chunk = starts[first:first + per_batch]
+        batch = torch.from_numpy(np.stack([padded[s:s + context] for s in chunk])).to(device)[:, :, None, :]
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            logits = scorer(batch)
+        proba = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)  # (b, T, C)
+        if total is None:
+            total = np.zeros((len(padded), proba.shape[-1]))
+        for start, rows in zip(chunk, proba):
+            total[start:start + context] += rows
+            count[start:start + context] += 1
+    return (total[:n_epochs] / count[:n_epochs, None]).astype(np.float32)
