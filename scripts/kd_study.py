@@ -75,7 +75,7 @@ def true_classes(truth_dir: Path | None, recording: str, n_epochs: int, n_classe
 
 def scores_on_test_fold(checkpoint: Path, *, truth_dir: Path | None) -> dict[str, float]:
     """Test-fold scores of a checkpoint against the scored and (with truth) the true stages."""
-    from sleep_kd.data.ingest import store
+    from sleep_kd.data import cohort_file as store
     from sleep_kd.evaluation.scoring import predict_checkpoint
     from sleep_kd.metrics.scores import summary_scores
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from sleep_kd.data.dataset import CohortWindows, normalize_rows
-from sleep_kd.data.ingest import store
+from sleep_kd.data import cohort_file as store
 from sleep_kd.data.stages import to_classes
 from sleep_kd.errors import InputError
 

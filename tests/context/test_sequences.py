@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sleep_kd.data.dataset import CohortWindows
-from sleep_kd.data.ingest import store
+from sleep_kd.data import cohort_file as store
 from sleep_kd.data.sequences import CohortSequences
 from sleep_kd.data.stages import to_classes
 from sleep_kd.errors import InputError
