@@ -60,8 +60,3 @@ def true_labels(state: np.ndarray, slow_wave: np.ndarray, *, standard: str) -> n
     if standard == "R&K":
         labels[(state == N3) & (slow_wave > RK_STAGE4_SLOW_WAVE)] = LABEL_4
     return labels.astype(np.int8)
-
-
-def label_strings(codes: np.ndarray) -> list[str]:
-    """Label strings (``W``, ``1`` … ``R``, ``?``) for label codes."""
-    return [LABELS[int(c)] for c in codes]
