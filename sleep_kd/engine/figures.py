@@ -73,7 +73,8 @@ def log_validation_figures(writer, predictions, dataset, step: int, *, model=Non
     writer.add_figure("val/hypnogram", hypnogram_figure(predictions.y_true[night][order],
                                                         predictions.y_pred[night][order], dataset.class_names,
                                                         title=dataset.recordings[first]), global_step=step)
-    if model is not None and modality is not None:
+    # Per-window items only: a context model's items are T-epoch sequences (its embedding: not yet).
+    if model is not None and modality is not None and not getattr(model, "context_epochs", 0):
         from sleep_kd.evaluation.embedding import bottleneck_features, embed, embedding_figure
 
         picked = np.unique(np.linspace(0, len(dataset) - 1, min(EMBEDDING_POINTS, len(dataset))).astype(int))

@@ -248,6 +248,7 @@ SCHEMA: dict[str, Rule] = {
     "data.num_workers": Int(low=0),
     "model.name": Choice(_models),
     "model.overrides": Options(),
+    "model.context_epochs": Int(low=0, note="0 for the preset's own length, else at least 1"),
     "loss.wce.apply_weights": Bool(),
     "loss.sd.temperature": Float(low=0, low_open=True),
     "loss.sd.alpha": Float(low=0, high=1),
