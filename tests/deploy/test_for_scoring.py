@@ -130,7 +130,7 @@ def test_wrong_input_shape_is_refused_like_the_model():
 
 
 def test_a_network_without_a_scoring_form_is_named():
-    with pytest.raises(TypeError, match="no scoring form for Linear; registered: UTime"):
+    with pytest.raises(TypeError, match="no scoring form for Linear; registered: ContextNet, UTime"):
         for_scoring(torch.nn.Linear(2, 2))
 
 

@@ -81,7 +81,7 @@ BAD_VALUES = [
      "0 <= data.fold < data.folds"),
     (["--set", "data.split=random"], "config key 'data.split' in --set is 'random'; allowed: one of original, pooled, kfold"),
     (["--set", "train.cpu=yes please"], "config key 'train.cpu' in --set is 'yes please'; allowed: true or false"),
-    (["--model", "utime_huge"], "config key 'model.name' in --model is 'utime_huge'; allowed: one of utime_seed, utime_small"),
+    (["--model", "utime_huge"], "config key 'model.name' in --model is 'utime_huge'; allowed: one of context_seed, context_small, utime_seed, utime_small"),
     (["--set", "model.overrides={window_s: 20}"],
      "config key 'model.overrides' in --set sets 'window_s'; allowed: set data.window_s instead"),
     (["--set", "model.overrides={pool_sizes: [10]}"],
