@@ -22,20 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import interleaved, machine, median, record, temp_dir  # noqa: E402
 
-FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni")
-
-
-def cpu_flags() -> list[str]:
-    """The vector-instruction flags of this CPU that decide fp32/bf16 speed."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                present = set(line.split(":", 1)[1].split())
-                return [flag for flag in FLAGS if flag in present]
-    except OSError:
-        pass
-    return []
-
+from sleep_kd.hardware import SPEED_FLAGS, cpu_speed_flags  # noqa: E402
 
 def untrained_checkpoint(folder: Path, model_name: str) -> Path:
     """A checkpoint folder of an untrained ``model_name`` (4 classes, ECG, min-max windows)."""
@@ -87,8 +74,8 @@ def main() -> None:
                "model": stager.checkpoint.config.get("model", {}).get("name", "?"), **per_8h,
                "read_share": seconds["read"] / total, "prepare_share": seconds["prepare"] / total,
                "model_share": seconds["model"] / total, "model_over_read": seconds["model"] / seconds["read"],
-               "cpu_flags": cpu_flags(), "machine_shared": True}
-    print(f"CPU: {machine()['cpu']}; flags: {' '.join(cpu_flags()) or 'none of ' + ', '.join(FLAGS)}")
+               "cpu_flags": cpu_speed_flags(), "machine_shared": True}
+    print(f"CPU: {machine()['cpu']}; flags: {' '.join(cpu_speed_flags()) or 'none of ' + ', '.join(SPEED_FLAGS)}")
     record("predict", figures, quick=args.quick)
 
 

@@ -1,14 +1,12 @@
 """train_loop.py with night context: every strategy, reload, resume, a single-window teacher, two processes."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from tests.engine.test_multiprocess import torchrun
 
 import train_loop
 from sleep_kd.engine.restore import model_from_checkpoint
@@ -96,16 +94,6 @@ def test_stopped_then_resumed_equals_uninterrupted(tiny_cohort, tmp_path, contex
         assert (parts / name / "model.safetensors").read_bytes() == (whole / name / "model.safetensors").read_bytes()
         assert json.loads((parts / name / "metrics.json").read_text()) == \
             json.loads((whole / name / "metrics.json").read_text())
-
-
-def torchrun(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                           "--master_addr", "127.0.0.1", "--master_port", str(port), *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_two_process_gathered_validation_equals_one_process(tiny_cohort, tmp_path, context_args):
