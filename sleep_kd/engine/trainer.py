@@ -174,7 +174,7 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
             progress.epoch, progress.batches_done = epoch + 1, 0
         if (epoch + 1) % config["train"]["val_every"] == 0 or epoch + 1 == config["train"]["epochs"] or not finished:
             validate_and_save(accelerator, parts, strategy, config=config, progress=progress, out=out,
-                              record=record, writer=writer, announce=say, epoch=epoch)
+                              record=record, writer=writer, announce=say, epoch=epoch, mid_epoch=not finished)
         runs.save_state(accelerator, out, progress, model=parts.model)
         if stop.agreed(accelerator):
             raise TrainingInterrupted(out, stop.received or "a signal on another process")
@@ -184,15 +184,21 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
 
 
 def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: runs.LoopState, out: Path,
-                      record: Mapping, writer, announce: Callable[[str], None], epoch: int) -> None:
-    """Score the validation split, log it, and write ``last/`` (and ``best/`` when it improved)."""
+                      record: Mapping, writer, announce: Callable[[str], None], epoch: int,
+                      mid_epoch: bool = False) -> None:
+    """Score the validation split, log it, and write ``last/`` (and ``best/`` when it improved).
+
+    A validation at a stop inside an epoch (``mid_epoch``: --max-steps) is not part of the schedule: it
+    writes ``last/``, and ``best/`` only while there is none yet, but leaves the best record and the
+    early-stopping count alone, so a run stopped there and resumed ends equal to one never stopped.
+    """
     parts.model.eval()
     predictions = predict(accelerator, parts.val_loader, parts.step)
     metrics = validation_metrics(predictions, config["data"]["n_classes"])
     metrics.update(epoch=epoch + 1, step=progress.global_step)
     accelerator.log({f"val/{k}": v for k, v in metrics.items() if k not in ("epoch", "step")},
                     step=progress.global_step)
-    improved = record_best(progress, metrics, strategy)
+    improved = progress.best is None if mid_epoch else record_best(progress, metrics, strategy)
     if accelerator.is_main_process:
         state = bare_model(accelerator, parts.model).state_dict()
         save_checkpoint(out / "last", state_dict=state, config=record, metrics=metrics)

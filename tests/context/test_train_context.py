@@ -77,9 +77,6 @@ def test_a_single_window_teacher_is_possible(tiny_cohort, tmp_path, context_args
                                                                       "--teacher", str(teacher / "best"))]) == 0
 
 
-@pytest.mark.xfail(reason="open defect found at the merge of the context and reliability branches: a context run "
-                          "stopped by --max-steps and resumed is no longer bit-equal to an uninterrupted one "
-                          "(it was on the context branch alone); see issue 14's note", strict=True)
 def test_stopped_then_resumed_equals_uninterrupted(tiny_cohort, tmp_path, context_args):
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     common = ("--epochs", "2", "--batch-size", "64", "--set", "train.save_state_every=1")

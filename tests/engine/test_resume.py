@@ -147,3 +147,14 @@ def test_a_planted_pickle_in_the_saved_state_is_refused(tiny_cohort, tmp_path, t
     assert err.startswith(f"error: --resume {out}: the saved state could not be loaded safely "
                           "(only tensors and plain data are accepted)")
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_max_steps_stop_inside_an_epoch_keeps_the_best_record_of_the_schedule(tiny_cohort, tmp_path, train_args):
+    """The validation at a --max-steps stop writes last/ and a first best/, but the best record stays empty,
+    so the run resumed scores its first epoch end as its best, as an uninterrupted run does."""
+    out = tmp_path / "stopped"
+    assert train_loop.main(["--strategy", "ecg_base", *args_for(tiny_cohort, tmp_path, out, train_args),
+                            "--max-steps", "3"]) == 0
+    progress = json.loads((out / "state" / "progress.json").read_text())
+    assert progress["global_step"] == 3 and progress["best"] is None and progress["stale"] == 0
+    assert json.loads((out / "best" / "metrics.json").read_text())["step"] == 3
