@@ -88,20 +88,23 @@ class EpochShuffleSampler(Sampler[int]):
     interrupted run would have used, which is what makes resumed and uninterrupted runs equal.
     """
 
-    def __init__(self, n_items: int, *, seed: int) -> None:
+    def __init__(self, n_items: int, *, seed: int, per_epoch: int = 0) -> None:
+        """``per_epoch`` > 0: each epoch takes only the first ``per_epoch`` items of its permutation
+        (a new random subset every epoch); 0 = all ``n_items``."""
         self.n_items = n_items
         self.seed = seed
         self.epoch = 0
+        self.per_epoch = min(per_epoch, n_items) if per_epoch else n_items
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n_items, generator=generator).tolist())
+        return iter(torch.randperm(self.n_items, generator=generator)[:self.per_epoch].tolist())
 
     def __len__(self) -> int:
-        return self.n_items
+        return self.per_epoch
 
 
 class SequenceShuffleSampler(EpochShuffleSampler):
@@ -111,8 +114,8 @@ class SequenceShuffleSampler(EpochShuffleSampler):
     their own copy of the dataset, cut the epoch's sequences at its offsets too.
     """
 
-    def __init__(self, dataset: CohortSequences, *, seed: int) -> None:
-        super().__init__(len(dataset), seed=seed)
+    def __init__(self, dataset: CohortSequences, *, seed: int, per_epoch: int = 0) -> None:
+        super().__init__(len(dataset), seed=seed, per_epoch=per_epoch)
         self.dataset = dataset
 
     def __iter__(self) -> Iterator[int]:
@@ -139,17 +142,21 @@ def make_loader(dataset: CohortWindows, config: Mapping, *, shuffle: bool, pin_m
 
     ``train.batch_size`` counts epochs: a loader of T-epoch sequences takes ``batch_size // T``
     (at least 1) sequences per batch, so a step costs about the same with and without context.
+    ``train.windows_per_epoch`` (> 0) counts epochs too: a shuffled loader draws that many scored
+    windows (``// T`` sequences) at random each epoch instead of all of them.
     """
     workers = config["data"]["num_workers"]
     sequences = isinstance(dataset, CohortSequences)
-    batch_size = max(1, config["train"]["batch_size"] // dataset.context_epochs) if sequences else \
-        config["train"]["batch_size"]
+    per_sequence = dataset.context_epochs if sequences else 1
+    batch_size = max(1, config["train"]["batch_size"] // per_sequence)
+    per_epoch = max(1, config["train"]["windows_per_epoch"] // per_sequence) if config["train"]["windows_per_epoch"] \
+        else 0
     if not shuffle:
         sampler = None
     elif sequences:
-        sampler = SequenceShuffleSampler(dataset, seed=config["seed"])
+        sampler = SequenceShuffleSampler(dataset, seed=config["seed"], per_epoch=per_epoch)
     else:
-        sampler = EpochShuffleSampler(len(dataset), seed=config["seed"])
+        sampler = EpochShuffleSampler(len(dataset), seed=config["seed"], per_epoch=per_epoch)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False,
                       num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
                       drop_last=False, worker_init_fn=leave_stop_signals_to_the_trainer if workers else None)

@@ -260,6 +260,7 @@ SCHEMA: dict[str, Rule] = {
     "loss.at.group_weighting": Choice(_at("GROUP_WEIGHTINGS"), aliases=ORIGINAL),
     "train.epochs": Int(low=1),
     "train.batch_size": Int(low=1),
+    "train.windows_per_epoch": Int(low=0, note="0 = every training window"),
     "train.grad_accum": Int(low=1),
     "train.lr": Float(low=0, low_open=True),
     "train.weight_decay": Float(low=0),
