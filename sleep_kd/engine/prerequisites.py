@@ -9,6 +9,7 @@ the command says so as it does it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,6 +19,7 @@ from sleep_kd.engine.config import resolve_config
 from sleep_kd.data.cohort_file import require_modalities
 from sleep_kd.engine.data import cohort_path, cohort_tag
 from sleep_kd.engine.runs import run_dir
+from sleep_kd.errors import InputError
 from sleep_kd.strategies import get_strategy
 
 ROLES = (("teacher", "teacher"), ("init", "init_from"))
@@ -38,6 +40,26 @@ class ConfigLayers:
         if out is not None:
             config["paths"]["out"] = str(out)
         return config
+
+
+def require_same_model(best: Path, config: dict, *, role: str) -> None:
+    """Refuse a looked-up prerequisite of another model or context length than the run's own.
+
+    A one-window teacher found beside a context run (or the reverse) would otherwise be used
+    silently; one given with ``--teacher`` / ``--init`` is the user's choice and is not checked here.
+    """
+    try:
+        found = json.loads((best / CONFIG).read_text())["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # an unreadable record is reported, naming the file, when the checkpoint is loaded
+    wanted, context = config["model"]["name"], config["model"]["context_epochs"]
+    mismatch = found.get("name") != wanted or (context and found.get("context_epochs", 0) != context)
+    if mismatch:
+        found_text = found.get("name", "?") + (f" with {found['context_epochs']} epochs of context"
+                                              if found.get("context_epochs") else "")
+        wanted_text = wanted + (f" with {context} epochs of context" if context else "")
+        raise InputError(f"{best}: the {role} found for this run is {found_text}, but this run trains "
+                         f"{wanted_text}; give --{role} CKPT to use it anyway, or another --runs folder")
 
 
 def has_checkpoint(folder: Path) -> bool:
@@ -72,6 +94,7 @@ def resolve_prerequisites(config: dict, layers: ConfigLayers, *,
             resolve_prerequisites(prerequisite, layers, train_fn=train_fn, announce=announce)
             train_fn(prerequisite)
         else:
+            require_same_model(best, config, role=role)
             announce(f"[sleep_kd] {strategy.name}: using the {role} at {best}")
         config["paths"][role] = str(best)
     return config

@@ -163,8 +163,8 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
     # The schedule spans the configured epochs; max_steps only stops early, so a run stopped by it
     # and resumed follows the same learning rates as one that never stopped.
     total_steps = math.ceil(len(parts.train_loader) / config["train"]["grad_accum"]) * config["train"]["epochs"]
-    say(f"[sleep_kd] training {strategy.name} ({strategy.description}) -> {out}: {len(parts.train_set)} train "
-        f"windows, {len(parts.val_set)} val windows, {accelerator.num_processes} process(es) on {accelerator.device}")
+    say(f"[sleep_kd] training {strategy.name} ({strategy.description}) -> {out}: {items(parts.train_set)} train, "
+        f"{items(parts.val_set)} val, {accelerator.num_processes} process(es) on {accelerator.device}")
     for epoch in range(progress.epoch, config["train"]["epochs"]):
         if config["train"]["max_steps"] and progress.global_step >= config["train"]["max_steps"]:
             break
@@ -181,6 +181,12 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
         patience = config["train"]["early_stopping"]
         if not finished or (patience and progress.stale >= patience):
             break
+
+
+def items(dataset) -> str:
+    """``"902 sequences of 20 epochs"`` or ``"18040 windows"``: what a dataset's items are."""
+    context = getattr(dataset, "context_epochs", 0)
+    return f"{len(dataset)} sequences of {context} epochs" if context else f"{len(dataset)} windows"
 
 
 def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: runs.LoopState, out: Path,

@@ -77,6 +77,20 @@ def test_a_single_window_teacher_is_possible(tiny_cohort, tmp_path, context_args
                                                                       "--teacher", str(teacher / "best"))]) == 0
 
 
+def test_a_one_window_teacher_found_beside_a_context_run_is_refused_not_used(tiny_cohort, tmp_path, context_args,
+                                                                             capsys):
+    tiny_window = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filters: 16}"
+    assert train_loop.main(["--strategy", "eeg_base", "--data", str(tiny_cohort), "--cpu", "--batch-size", "16",
+                            "--epochs", "1", "--max-steps", "2", "--set", tiny_window, "--runs", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert train_loop.main(["--strategy", "kd_temp", *context_args(tiny_cohort, tmp_path, "--max-steps", "2")]) == 2
+    teacher = run_dir(tmp_path, "eeg_base") / "best"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: {teacher}: the teacher found for this run is utime_small, but this run trains context_small "
+        "with 8 epochs of context; give --teacher CKPT to use it anyway, or another --runs folder")
+    assert not run_dir(tmp_path, "kd_temp").exists()
+
+
 def test_stopped_then_resumed_equals_uninterrupted(tiny_cohort, tmp_path, context_args):
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     common = ("--epochs", "2", "--batch-size", "64", "--set", "train.save_state_every=1")
