@@ -2,6 +2,7 @@
 
     python scripts/kd_study.py --data COHORT.h5 [--truth DIR] [--folds 5] [--contexts 0 20] [--epochs 4]
         [--grid sd.temperature=1,4 --grid sd.alpha=0.5,0.9] [--set KEY=VALUE ...] [--out results/kd_study.json]
+        [--students ecg_base kd_temp ...] [--one-window-students ecg_base] [--only-folds 0 1]
 
 Subject-wise k-fold cross-validation (``data.split: kfold``: test = fold f, validation = fold f+1,
 training = the rest). In every fold and for every context length (0 = one window, T = T epochs
@@ -15,6 +16,11 @@ mean over folds with a 95 % t interval. Scores on the test subjects: kappa, weig
 against the scored stages and, with truth files (``truth/<id>.csv`` beside the cohort, as the
 generator writes them), against the true stages. The reference pipeline of issue 13
 (``sleep_kd.baselines``) gives the first row when it is installed.
+
+``--students`` limits the students (``--one-window-students`` at context 0; the teacher is trained
+only for students that need it). Each fold's rows are kept beside its runs with the settings
+that made them, so a study can be run in pieces (``--only-folds``) and a later call with the same
+settings reuses them instead of training again.
 
 Results go to one JSON file; ``scripts/study_tables.py`` turns it into the README's tables.
 """
@@ -115,9 +121,39 @@ def set_args(options: dict[str, str]) -> list[str]:
     return [a for key, value in options.items() for a in ("--set", f"loss.{key}={value}")]
 
 
+def students_for(context: int, args) -> tuple[str, ...]:
+    """The students trained at one context length (``--one-window-students`` for context 0)."""
+    chosen = args.one_window_students if context == 0 and args.one_window_students else args.students
+    return tuple(s for s in STUDENTS if s in chosen)
+
+
+def cached_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[dict]:
+    """:func:`run_fold`, or its rows from an earlier call with the same settings (a study in pieces).
+
+    The rows are kept in ``<runs>/fold<f>/context<T>/rows.json`` with a key of every argument that
+    shapes the runs; another key trains the fold again.
+    """
+    key = {"data": str(args.data), "folds": args.folds, "epochs": args.epochs, "set": args.set, "grid": grid,
+           "students": students_for(context, args), "mixed_precision": args.mixed_precision}
+    cache = args.runs / f"fold{fold}" / f"context{context}" / "rows.json"
+    if cache.is_file():
+        kept = json.loads(cache.read_text())
+        if kept.get("key") == json.loads(json.dumps(key)):
+            print(f"[kd_study] fold {fold}, context {context}: the rows of an earlier call with the same settings")
+            return kept["rows"]
+    began = time.perf_counter()
+    rows = run_fold(fold, context, args, grid)
+    for row in rows:
+        row["fold_seconds"] = time.perf_counter() - began
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": key, "rows": rows}, indent=1, default=str) + "\n")
+    return rows
+
+
 def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[dict]:
-    """Every strategy of one fold and context length; one result row per strategy."""
+    """Every chosen strategy of one fold and context length; one result row per strategy."""
     folder = args.runs / f"fold{fold}" / f"context{context}"
+    students = students_for(context, args)
     base = ["--data", str(args.data), "--cpu", "--runs", str(args.runs), "--epochs", str(args.epochs),
             "--mixed-precision", args.mixed_precision, "--set", "data.split=kfold",
             "--set", f"data.folds={args.folds}", "--set", f"data.fold={fold}"]
@@ -126,24 +162,29 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
     for pair in args.set:
         base += ["--set", pair]
     teacher = folder / "eeg_base"
-    rows = {"eeg_base": {"val": train("eeg_base", teacher, base, []), "options": {}, "checkpoint": teacher / "best"}}
+    rows = {}
+    if set(students) - {"ecg_base"}:  # a teacher only for students that learn from one
+        rows["eeg_base"] = {"val": train("eeg_base", teacher, base, []), "options": {}, "checkpoint": teacher / "best"}
     t = ["--teacher", str(teacher / "best")]
     rows["ecg_base"] = {"val": train("ecg_base", folder / "ecg_base", base, []), "options": {},
                         "checkpoint": folder / "ecg_base" / "best"}
-    rows["kd_temp"] = choose("kd_temp", folder, base, t, candidates(grid, "sd"))
-    # feat_train's options are judged by the validation kappa of the feat_wce started from it.
-    best_wce, best_train = None, None
-    for number, options in enumerate(candidates(grid, "at")):
-        start = folder / f"feat_train-{number}"
-        train("feat_train", start, base, t + set_args(options))
-        wce_val = train("feat_wce", folder / f"feat_wce-{number}", base, ["--init", str(start / "best")])
-        if best_wce is None or wce_val["kappa"] > best_wce["val"]["kappa"]:
-            best_wce = {"val": wce_val, "options": options, "checkpoint": folder / f"feat_wce-{number}" / "best"}
-            best_train = {"val": json.loads((start / "best" / "metrics.json").read_text()), "options": options,
-                          "checkpoint": start / "best"}
-    rows["feat_train"], rows["feat_wce"] = best_train, best_wce
-    rows["feat_temp"] = choose("feat_temp", folder, base, t + ["--init", str(best_train["checkpoint"])],
-                               candidates(grid, "sd"))
+    if "kd_temp" in students:
+        rows["kd_temp"] = choose("kd_temp", folder, base, t, candidates(grid, "sd"))
+    if {"feat_train", "feat_wce", "feat_temp"} & set(students):
+        # feat_train's options are judged by the validation kappa of the feat_wce started from it.
+        best_wce, best_train = None, None
+        for number, options in enumerate(candidates(grid, "at")):
+            start = folder / f"feat_train-{number}"
+            train("feat_train", start, base, t + set_args(options))
+            wce_val = train("feat_wce", folder / f"feat_wce-{number}", base, ["--init", str(start / "best")])
+            if best_wce is None or wce_val["kappa"] > best_wce["val"]["kappa"]:
+                best_wce = {"val": wce_val, "options": options, "checkpoint": folder / f"feat_wce-{number}" / "best"}
+                best_train = {"val": json.loads((start / "best" / "metrics.json").read_text()), "options": options,
+                              "checkpoint": start / "best"}
+        rows["feat_train"], rows["feat_wce"] = best_train, best_wce
+        if "feat_temp" in students:
+            rows["feat_temp"] = choose("feat_temp", folder, base, t + ["--init", str(best_train["checkpoint"])],
+                                       candidates(grid, "sd"))
     results = []
     for strategy, row in rows.items():
         results.append({"fold": fold, "context_epochs": context, "strategy": strategy, "options": row["options"],
@@ -182,6 +223,8 @@ def summarise(rows: list[dict]) -> dict:
         block = {}
         for strategy in ("eeg_base", *STUDENTS):
             runs = sorted((r for r in mine if r["strategy"] == strategy), key=lambda r: r["fold"])
+            if not runs:
+                continue
             keys = [k for k in runs[0]["test"]] if runs else []
             entry = {k: interval([r["test"][k] for r in runs]) for k in keys}
             if strategy != "ecg_base" and strategy != "eeg_base":
@@ -224,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("runs/kd_study"))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "kd_study.json")
     parser.add_argument("--only-folds", type=int, nargs="+", help="run these folds only (a partial study)")
+    parser.add_argument("--students", nargs="+", choices=STUDENTS, default=list(STUDENTS),
+                        help="students to train (ecg_base always; feat_wce and feat_temp train feat_train)")
+    parser.add_argument("--one-window-students", nargs="+", choices=STUDENTS,
+                        help="students at context 0 (default: --students)")
     args = parser.parse_args(argv)
     if not args.data.is_file():
         raise InputError(f"--data {args.data}: no such cohort file")
@@ -236,13 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for fold in args.only_folds or range(args.folds):
         for context in args.contexts:
-            rows.extend(run_fold(fold, context, args, grid))
+            rows.extend(cached_fold(fold, context, args, grid))
     from bench.common import machine
 
     result = {"command": "python scripts/kd_study.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "seconds": time.perf_counter() - began, "machine": machine(), "data": str(args.data),
               "truth": str(args.truth) if args.truth else None, "folds": args.folds, "contexts": args.contexts,
-              "epochs": args.epochs, "grid": grid, "reference": reference, "rows": rows, "summary": summarise(rows)}
+              "epochs": args.epochs, "grid": grid, "students": list(args.students),
+              "one_window_students": list(args.one_window_students or args.students), "reference": reference, "rows": rows, "summary": summarise(rows)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(f"[kd_study] {len(rows)} runs scored in {result['seconds']:.0f} s -> {args.out}")

@@ -35,16 +35,22 @@ def study(six_nights, tmp_path_factory):
     truth = six_nights.parent / "edf" / "truth"
     args = ["--data", str(six_nights), "--folds", "3", "--only-folds", "0", "1", "--contexts", "0", "8",
             "--epochs", "1", "--grid", "sd.temperature=1,4", "--set", TINY, "--set", "train.max_steps=1",
-            "--set", "train.batch_size=16", "--runs", str(out / "runs"), "--out", str(out / "study.json")]
+            "--set", "train.batch_size=16", "--runs", str(out / "runs"), "--out", str(out / "study.json"),
+            "--one-window-students", "ecg_base", "kd_temp"]
     if truth.is_dir():
         args += ["--truth", str(truth)]
     assert kd_study.main(args) == 0
-    return json.loads((out / "study.json").read_text())
+    first = json.loads((out / "study.json").read_text())
+    assert kd_study.main(args) == 0  # the same settings again: every fold's rows are reused, nothing trains
+    again = json.loads((out / "study.json").read_text())
+    assert again["rows"] == first["rows"] and again["seconds"] < first["seconds"] / 5
+    return first
 
 
 def test_every_strategy_in_every_fold_and_context(study):
     seen = {(r["fold"], r["context_epochs"], r["strategy"]) for r in study["rows"]}
-    assert seen == {(f, c, s) for f in (0, 1) for c in (0, 8) for s in ("eeg_base", *kd_study.STUDENTS)}
+    assert seen == {(f, 8, s) for f in (0, 1) for s in ("eeg_base", *kd_study.STUDENTS)} | \
+        {(f, 0, s) for f in (0, 1) for s in ("eeg_base", "ecg_base", "kd_temp")}
     for row in study["rows"]:
         assert set(kd_study.METRICS) <= set(row["test"])
         assert {"true_kappa", "true_weighted_f1", "true_macro_f1"} <= set(row["test"])  # the generator's truth/
@@ -64,7 +70,7 @@ def test_paired_changes_over_folds(study):
 def test_tables_render_from_the_json(study):
     text = study_tables.tables(study)
     assert "**one 30-s window**" in text and "**8 epochs of context (4 min)**" in text
-    assert text.count("| KD-Temp (SD+CL) |") == 2
+    assert text.count("| KD-Temp (SD+CL) |") == 2 and text.count("| Feat-WCE (AT+CL) |") == 1
 
 
 def test_interval_of_known_values():
