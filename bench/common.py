@@ -104,15 +104,11 @@ class BareStep:
     """
 
     def __init__(self, model_name: str = "utime_small", *, batch_size: int, precision: str = "no",
-                 n_classes: int = 4, teacher: bool = False, taps: bool = False, seed: int = 0,
-                 fast_layout: bool = False) -> None:
+                 n_classes: int = 4, teacher: bool = False, taps: bool = False, seed: int = 0) -> None:
         from sleep_kd.models import create_model
-        from sleep_kd.models.speed import use_fast_layout
 
         torch.manual_seed(seed)
         self.model = create_model(model_name, n_classes=n_classes).train()
-        if fast_layout:  # the opt-in channels-last training layout (sleep_kd/models/speed.py)
-            use_fast_layout(self.model)
         self.teacher = create_model(model_name, n_classes=n_classes).eval() if teacher else None
         self.taps = taps
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)

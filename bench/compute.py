@@ -1,14 +1,12 @@
 """Compute efficiency: the bare training step's FLOP/s over a large fp32 matmul's FLOP/s.
 
-``python bench/compute.py [--quick] [--compile] [--fast-layout]``
+``python bench/compute.py [--quick] [--compile]``
 
 For each setting (model, batch, precision, threads) the bare step (forward, cross-entropy,
 backward, Adam on a batch in memory) is timed round-robin with the others and with a 1024^3
 fp32 matmul; the figure is ``step FLOP/s / matmul FLOP/s`` per round, median over rounds. FLOPs
 are counted once per setting by ``FlopCounterMode`` (convolutions and matmuls, forward and
-backward). Windows/s are given for context (absolute, noisy). ``--fast-layout`` adds, for each
-setting, the same step in the channels-last training layout (``sleep_kd.models.speed``, suffix
-``/fast``).
+backward). Windows/s are given for context (absolute, noisy).
 """
 
 from __future__ import annotations
@@ -32,10 +30,8 @@ FULL = [("utime_small", b, p, t) for b in (32, 64, 128) for p in ("no", "bf16") 
 QUICK = [("utime_small", 8, "no", 2), ("utime_small", 8, "bf16", 2), ("utime_seed", 2, "no", 2)]
 
 
-def setting_name(model: str, batch: int, precision: str, threads: int, compiled: bool = False,
-                 fast: bool = False) -> str:
-    return (f"{model}/b{batch}/{'fp32' if precision == 'no' else precision}/t{threads}"
-            + ("/compiled" if compiled else "") + ("/fast" if fast else ""))
+def setting_name(model: str, batch: int, precision: str, threads: int, compiled: bool = False) -> str:
+    return f"{model}/b{batch}/{'fp32' if precision == 'no' else precision}/t{threads}" + ("/compiled" if compiled else "")
 
 
 def with_threads(fn, threads: int):
@@ -50,17 +46,15 @@ def with_threads(fn, threads: int):
     return run
 
 
-def build(settings, *, compile_too: bool, fast_too: bool = False):
-    """Steps and their FLOPs per call, keyed by setting name (FLOPs of the plain layout: the same work)."""
+def build(settings, *, compile_too: bool):
+    """Steps and their FLOPs per call, keyed by setting name (FLOPs of the eager model: the same work)."""
     steps, flops = {}, {}
     for model, batch, precision, threads in settings:
-        variants = [(c, f) for c in ([False, True] if compile_too else [False])
-                    for f in ([False, True] if fast_too else [False])]
-        for compiled, fast in variants:
-            step = BareStep(model, batch_size=batch, precision=precision, fast_layout=fast)
+        for compiled in ([False, True] if compile_too else [False]):
+            step = BareStep(model, batch_size=batch, precision=precision)
             if compiled:
                 step.model = torch.compile(step.model)
-            name = setting_name(model, batch, precision, threads, compiled, fast)
+            name = setting_name(model, batch, precision, threads, compiled)
             flops[name] = count_flops(BareStep(model, batch_size=batch, precision=precision))
             steps[name] = (with_threads(step, threads), batch)
     return steps, flops
@@ -81,8 +75,6 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke run)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd models")
-    parser.add_argument("--fast-layout", action="store_true",
-                        help="also time the channels-last training layout (sleep_kd.models.speed)")
     parser.add_argument("--only", default=None, help="comma-separated model/bN/precision/tN settings (default: all)")
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args(argv)
@@ -91,7 +83,7 @@ def main(argv=None) -> dict:
         wanted = set(args.only.split(","))
         settings = [s for s in settings if setting_name(*s) in wanted]
     rounds = args.rounds or (1 if args.quick else 5)
-    steps, flops = build(settings, compile_too=args.compile, fast_too=args.fast_layout)
+    steps, flops = build(settings, compile_too=args.compile)
     matmul_n = 256 if args.quick else 1024
     sides = {"matmul": lambda: matmul_flops_per_s(n=matmul_n, repeats=3)}
     rates: dict[str, list[float]] = {"matmul": []}
@@ -114,10 +106,6 @@ def main(argv=None) -> dict:
             speedups = [(b_other / t) / (b_base / t0) for t, t0 in zip(times[name], times[base])]
             figures["settings"][name]["windows_per_s_vs_fp32_b64"] = round(median(speedups), 3)
     figures["bf16_over_fp32"] = bf16_over_fp32(steps, times)
-    if args.fast_layout:  # per setting: plain seconds / fast seconds, same round
-        figures["fast_over_plain"] = {name: round(median([a / b for a, b in zip(times[name], times[name + "/fast"])]), 3)
-                                      for name in steps if not name.endswith("/fast") and name + "/fast" in steps}
-        print("fast layout / plain layout speed: " + ", ".join(f"{k} {v:.2f}x" for k, v in figures["fast_over_plain"].items()))
     print("bf16 / fp32 speed of the same step on this CPU (>1: bf16 is faster; "
           f"native bf16: {native_bf16(cuda=False)}): " + ", ".join(f"{k} {v:.2f}x" for k, v in figures["bf16_over_fp32"].items()))
     return record("compute", figures, quick=args.quick)

@@ -188,9 +188,23 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
     results = []
     for strategy, row in rows.items():
         results.append({"fold": fold, "context_epochs": context, "strategy": strategy, "options": row["options"],
-                        "val_kappa": row["val"]["kappa"],
+                        "val_kappa": row["val"]["kappa"], "val_history": val_history(row["checkpoint"].parent),
                         "test": scores_on_test_fold(row["checkpoint"], truth_dir=args.truth)})
     return results
+
+
+def val_history(run: Path) -> list[float]:
+    """The validation kappa after each epoch of a run (its ``state/progress.json``)."""
+    progress = json.loads((run / "state" / "progress.json").read_text())
+    return [h["kappa"] for h in progress.get("history", [])]
+
+
+def second_half_drop(history: list[float]) -> float:
+    """How far the validation kappa fell below its best over the second half of training."""
+    if not history:
+        return float("nan")
+    half = history[len(history) // 2:]
+    return max(history) - min(half)
 
 
 def choose(strategy: str, folder: Path, base: list[str], extra: list[str], options_list: list[dict]) -> dict:
@@ -231,6 +245,8 @@ def summarise(rows: list[dict]) -> dict:
                 entry["change_vs_ecg_base"] = {k: interval([r["test"][k] - base[r["fold"]][k] for r in runs])
                                                for k in keys}
             entry["options"] = [r["options"] for r in runs]
+            # The recipe's stability (issue 14: within 0.05 of the best over the second half of training).
+            entry["val_second_half_drop"] = [second_half_drop(r.get("val_history", [])) for r in runs]
             block[strategy] = entry
         summary[f"context{context}"] = block
     contexts = sorted({r["context_epochs"] for r in rows})

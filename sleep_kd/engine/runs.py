@@ -18,7 +18,7 @@ import json
 import os
 import pickle
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -46,6 +46,7 @@ class LoopState:
     best: dict | None = None  # validation metrics of the best checkpoint so far
     stale: int = 0            # validations since the best
     skipped_batches: int = 0  # batches dropped for a non-finite loss (train.nonfinite: skip)
+    history: list = field(default_factory=list)  # every scheduled validation: epoch, step and its scores
 
     @classmethod
     def from_json(cls, data: Any, *, source: Path) -> "LoopState":
@@ -55,7 +56,7 @@ class LoopState:
         values = {}
         for spec in fields(cls):
             value = data.get(spec.name)
-            wanted = {"strategy": str, "model": str, "best": (dict, type(None))}.get(spec.name, int)
+            wanted = {"strategy": str, "model": str, "best": (dict, type(None)), "history": list}.get(spec.name, int)
             if (spec.name in ("strategy", "n_classes", "model") and value is None) or \
                     (value is not None and (isinstance(value, bool) or not isinstance(value, wanted))):
                 expected = getattr(wanted, "__name__", "an object")

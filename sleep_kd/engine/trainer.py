@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -183,6 +184,11 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
             break
 
 
+def quiet_progress() -> bool:
+    """``TQDM_DISABLE=1`` hides the progress bars (for logs); an explicit ``disable=`` would override it."""
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes")
+
+
 def items(dataset) -> str:
     """``"902 sequences of 20 epochs"`` or ``"18040 windows"``: what a dataset's items are."""
     context = getattr(dataset, "context_epochs", 0)
@@ -205,6 +211,9 @@ def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping
     accelerator.log({f"val/{k}": v for k, v in metrics.items() if k not in ("epoch", "step")},
                     step=progress.global_step)
     improved = progress.best is None if mid_epoch else record_best(progress, metrics, strategy)
+    if not mid_epoch:
+        progress.history.append({k: metrics[k] for k in ("epoch", "step", "kappa", "weighted_f1", "macro_f1",
+                                                         "loss") if k in metrics})
     if accelerator.is_main_process:
         state = bare_model(accelerator, parts.model).state_dict()
         save_checkpoint(out / "last", state_dict=state, config=record, metrics=metrics)
@@ -253,7 +262,8 @@ def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int
     sums: dict[str, torch.Tensor] = {}
     seen, batches_logged, tick = 0, 0, time.perf_counter()
     bar = tqdm(batches, desc=f"{config['strategy']} epoch {epoch + 1}/{train['epochs']}", initial=skip,
-               total=len(loader), disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+               total=len(loader), disable=not accelerator.is_local_main_process or quiet_progress(),
+               dynamic_ncols=True)
     for batch in bar:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, progress.global_step, total_steps)

@@ -3,7 +3,7 @@
 Block order follows the original implementation: convolution, ReLU, then BatchNorm (the
 normalisation comes after the activation), with zero padding that keeps the length. Every
 tensor is (B, C, L): batch, feature maps, samples. Plain ``torch.nn`` layers only; the fast
-scoring forms live in ``sleep_kd.deploy`` and the training layout in ``sleep_kd.models.speed``.
+scoring forms live in ``sleep_kd.deploy``.
 """
 
 from __future__ import annotations

@@ -4,12 +4,16 @@ The per-epoch encoder is :class:`~sleep_kd.models.utime.UTime` exactly as the se
 submodules, same state_dict keys under ``encoder.``), run on the (B*T, 1, n_times) windows of a
 (B, T, 1, n_times) batch. Each epoch's summary -- U-Time's own logits, the mean of its bottleneck
 and the mean of its last decoder map -- goes to a sequence model over the T epochs, which gives
-the logits (B, T, n_classes). The encoder's feature taps stay per epoch, (B*T, channels, length),
+a correction to each epoch's logits: logits (B, T, n_classes) = U-Time's per-epoch logits + the
+sequence model's output (its head starts at zero). The encoder's feature taps stay per epoch, (B*T, channels, length),
 so attention transfer compares student and teacher epoch by epoch as without context.
 
 Why these features: the logits keep U-Time's classify layer in the graph (every parameter gets a
 gradient, so DDP needs no ``find_unused_parameters``), and the two means carry the slow evidence
-(heart rate, its variability) that a per-epoch decision throws away.
+(heart rate, its variability) that a per-epoch decision throws away. Why a correction: when the
+sequence model alone gave the logits, the ECG student sat at kappa 0 for its first ~30,000
+windows (the encoder learned only through the means), while the single-window U-Time learned
+from its first epoch; adding the encoder's logits gives the encoder that direct signal.
 
 Sequence models (``sequence``): ``tcn``, residual dilated convolutions over epochs (Jones et al.
 2024 use a 12-layer dilated temporal convolution over the night); ``gru``, a bidirectional GRU
@@ -133,7 +137,12 @@ class ContextNet(nn.Module):
         else:
             self.sequence = SmallTransformer(sequence_width, layers=sequence_layers,
                                              context_epochs=context_epochs, dropout=dropout)
+        # The sequence model corrects the encoder's own per-epoch logits; a zero head makes a new
+        # context model score each epoch exactly as its encoder does, so training starts where
+        # single-window training starts instead of on a plateau (bench/README.md, "Night context").
         self.head = nn.Linear(sequence_width, self.n_classes)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
         self.config: dict[str, Any] = {
             **self.encoder.config, "name": str(name), "encoder_name": str(encoder_name),
             "context_epochs": context_epochs, "sequence": sequence, "sequence_width": sequence_width,
@@ -168,7 +177,7 @@ class ContextNet(nn.Module):
         summary = torch.cat([epoch_logits, taps["bottleneck"][-1].mean(dim=-1), taps["final"][-1].mean(dim=-1)], 1)
         h = self.project(summary)
         h = self.sequence(h.view(batch, epochs, -1).transpose(1, 2))
-        logits = self.head(h.transpose(1, 2))
+        logits = epoch_logits.view(batch, epochs, -1) + self.head(h.transpose(1, 2))
         return (logits, taps) if return_taps else logits
 
 

@@ -5,7 +5,7 @@ decoder of nearest upsampling and skip concatenations back to the input length, 
 scores every sample, averages the scores over the window and mixes them into one logit per stage.
 This module says what the network is, in plain ``torch.nn`` layers. Faster forms of the same
 network are built from it, never mixed into it: ``sleep_kd.deploy.for_scoring`` (a frozen copy
-for scoring) and ``sleep_kd.models.speed`` (a training layout the trainer may switch on).
+for scoring).
 
 References
 ----------

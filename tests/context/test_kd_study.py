@@ -73,6 +73,16 @@ def test_tables_render_from_the_json(study):
     assert text.count("| KD-Temp (SD+CL) |") == 2 and text.count("| Feat-WCE (AT+CL) |") == 1
 
 
+def test_validation_history_and_its_second_half_drop(study):
+    # Every run here stops at its first step (train.max_steps=1), inside its first epoch: that validation is not
+    # one of the schedule's, so no run has a history and no drop can be measured.
+    assert all(row["val_history"] == [] for row in study["rows"])
+    drops = study["summary"]["context8"]["kd_temp"]["val_second_half_drop"]
+    assert len(drops) == 2 and all(d != d for d in drops)  # NaN
+    assert kd_study.second_half_drop([0.1, 0.5, 0.45, 0.3]) == pytest.approx(0.2)  # best 0.5, worst late 0.3
+    assert kd_study.second_half_drop([0.6, 0.2, 0.5, 0.55]) == pytest.approx(0.1)  # an early best counts
+
+
 def test_interval_of_known_values():
     got = kd_study.interval([0.1, 0.3])
     assert got["mean"] == pytest.approx(0.2) and got["high"] - got["mean"] == pytest.approx(12.706205 * 0.1, rel=1e-5)

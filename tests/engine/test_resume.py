@@ -157,4 +157,12 @@ def test_a_max_steps_stop_inside_an_epoch_keeps_the_best_record_of_the_schedule(
                             "--max-steps", "3"]) == 0
     progress = json.loads((out / "state" / "progress.json").read_text())
     assert progress["global_step"] == 3 and progress["best"] is None and progress["stale"] == 0
+    assert progress["history"] == []  # nor in the history of scheduled validations
     assert json.loads((out / "best" / "metrics.json").read_text())["step"] == 3
+
+
+def test_progress_keeps_every_scheduled_validation(uninterrupted):
+    progress = json.loads((uninterrupted / "state" / "progress.json").read_text())
+    last = json.loads((uninterrupted / "last" / "metrics.json").read_text())
+    assert [h["epoch"] for h in progress["history"]] == [1, 2]
+    assert progress["history"][-1]["kappa"] == last["kappa"] and progress["history"][-1]["step"] == last["step"]
