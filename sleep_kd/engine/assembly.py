@@ -15,6 +15,7 @@ from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, make_loader, recordings_content_id,
                                   require_scored, split_recordings)
 from sleep_kd.engine.restore import check_compatible, model_from_checkpoint
+from sleep_kd.errors import InputError
 from sleep_kd.models import context_epochs_of, create_model
 from sleep_kd.models.context import encoder_config
 from sleep_kd.strategies import Strategy, StrategyStep, build_step, freeze
@@ -51,6 +52,29 @@ def load_prerequisite(config: Mapping, role: str, model_config: Mapping, *, moda
     return model
 
 
+def start_encoder(model: torch.nn.Module, config: Mapping, *, modality: str) -> None:
+    """Load the single-window checkpoint ``paths.encoder_init`` into a context model's per-epoch encoder.
+
+    The checkpoint must be the encoder's own preset and options, trained on ``modality`` with the
+    run's window and normalisation; the sequence model keeps its zero head, so the run starts at
+    the checkpoint's scores.
+    """
+    path = config["paths"]["encoder_init"]
+    if not context_epochs_of(model):
+        raise InputError(f"paths.encoder_init {path}: starts the per-epoch encoder of a context model, and "
+                         f"{model.config['name']} has none; use paths.init for a single-window model")
+    source, checkpoint = model_from_checkpoint(path)
+    if context_epochs_of(source):
+        raise InputError(f"paths.encoder_init {path}: is a context model ({source.config['name']}); it takes a "
+                         "single-window checkpoint (paths.init takes a whole context model)")
+    check_compatible(checkpoint, role="encoder_init", n_classes=config["data"]["n_classes"],
+                     model_config=encoder_config(dict(model.config)),
+                     preparation={"modality": modality, "sfreq": float(model.config["sfreq"]),
+                                  "window_s": config["data"]["window_s"],
+                                  "normalization": config["data"]["normalization"]})
+    model.encoder.load_state_dict(source.state_dict())
+
+
 def model_overrides(config: Mapping) -> dict:
     """``model.overrides``, plus ``context_epochs`` when ``model.context_epochs`` is set (not 0)."""
     overrides = dict(config["model"]["overrides"])
@@ -84,6 +108,8 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
         if strategy.init_from else None
     if start is not None:
         model.load_state_dict(start.state_dict())
+    elif config["paths"]["encoder_init"] is not None:
+        start_encoder(model, config, modality=strategy.student_modality)
     teacher = load_prerequisite(config, "teacher", model.config, modality=strategy.teacher_modality) \
         if strategy.teacher else None
     if teacher is not None:

@@ -91,6 +91,8 @@ def resolve_prerequisites(config: dict, layers: ConfigLayers, *,
                      f"training {needed} first")
             prerequisite = layers.resolve(needed, out=siblings / needed)
             prerequisite["paths"]["init"] = None  # a starting point given by the user is for the run itself
+            if get_strategy(needed).student_modality != strategy.student_modality:
+                prerequisite["paths"]["encoder_init"] = None  # an ECG encoder cannot start the EEG teacher
             resolve_prerequisites(prerequisite, layers, train_fn=train_fn, announce=announce)
             train_fn(prerequisite)
         else:

@@ -281,6 +281,7 @@ SCHEMA: dict[str, Rule] = {
     "paths.out": Text(nullable=True, what="a folder path"),
     "paths.teacher": Text(nullable=True, what="a checkpoint folder path"),
     "paths.init": Text(nullable=True, what="a checkpoint folder path"),
+    "paths.encoder_init": Text(nullable=True, what="a checkpoint folder path"),
 }
 
 def check_value(key: str, value: Any, *, origin: str) -> Any:

@@ -5,15 +5,18 @@ submodules, same state_dict keys under ``encoder.``), run on the (B*T, 1, n_time
 (B, T, 1, n_times) batch. Each epoch's summary -- U-Time's own logits, the mean of its bottleneck
 and the mean of its last decoder map -- goes to a sequence model over the T epochs, which gives
 a correction to each epoch's logits: logits (B, T, n_classes) = U-Time's per-epoch logits + the
-sequence model's output (its head starts at zero). The encoder's feature taps stay per epoch, (B*T, channels, length),
-so attention transfer compares student and teacher epoch by epoch as without context.
+sequence model's output, whose head starts at zero. The encoder's feature taps stay per epoch,
+(B*T, channels, length), so attention transfer compares student and teacher epoch by epoch as
+without context.
 
 Why these features: the logits keep U-Time's classify layer in the graph (every parameter gets a
 gradient, so DDP needs no ``find_unused_parameters``), and the two means carry the slow evidence
-(heart rate, its variability) that a per-epoch decision throws away. Why a correction: when the
-sequence model alone gave the logits, the ECG student sat at kappa 0 for its first ~30,000
-windows (the encoder learned only through the means), while the single-window U-Time learned
-from its first epoch; adding the encoder's logits gives the encoder that direct signal.
+(heart rate, its variability) that a per-epoch decision throws away. Why a correction with a zero
+head: a new context model scores every epoch exactly as its encoder does, so a context run whose
+encoder starts from a trained single-window checkpoint (``paths.encoder_init``) starts at that
+checkpoint's scores and learns only what the neighbours add. From scratch, an ECG context model
+sits at the class prior for its first ~30,000 windows with either form (bench/README.md, "Night
+context"); started from a single-window encoder it does not.
 
 Sequence models (``sequence``): ``tcn``, residual dilated convolutions over epochs (Jones et al.
 2024 use a 12-layer dilated temporal convolution over the night); ``gru``, a bidirectional GRU
@@ -138,8 +141,7 @@ class ContextNet(nn.Module):
             self.sequence = SmallTransformer(sequence_width, layers=sequence_layers,
                                              context_epochs=context_epochs, dropout=dropout)
         # The sequence model corrects the encoder's own per-epoch logits; a zero head makes a new
-        # context model score each epoch exactly as its encoder does, so training starts where
-        # single-window training starts instead of on a plateau (bench/README.md, "Night context").
+        # context model score each epoch exactly as its encoder does (see the module docstring).
         self.head = nn.Linear(sequence_width, self.n_classes)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)

@@ -57,6 +57,7 @@ def test_each_epoch_sees_its_neighbours():
     """Changing epoch 0 changes the logits of epochs within the TCN's reach (2 layers: +-3 epochs), not beyond."""
     torch.manual_seed(2)
     model = create_model("context_small", n_classes=4, context_epochs=5, **TINY).eval()
+    torch.nn.init.normal_(model.head.weight)  # a new model's head is zero: it scores as its encoder alone
     x = torch.rand(1, 5, 1, 3000)
     y = x.clone()
     y[0, 0] = torch.rand(1, 3000)
@@ -87,3 +88,15 @@ def test_bad_options_are_refused(options, message):
 def test_context_epochs_on_a_single_window_model_is_refused():
     with pytest.raises(InputError, match="unknown option 'context_epochs' for model 'utime_small'"):
         create_model("utime_small", n_classes=4, context_epochs=20)
+
+
+def test_a_new_context_model_scores_each_epoch_as_its_encoder_does():
+    """The sequence model's head starts at zero: logits (B, T, C) = the encoder's per-epoch logits."""
+    torch.manual_seed(3)
+    model = create_model("context_small", n_classes=4, context_epochs=4, **TINY).eval()
+    x = torch.rand(2, 4, 1, 3000)
+    with torch.no_grad():
+        expected = model.encoder(x.flatten(0, 1)).view(2, 4, 4)
+        assert torch.equal(model(x), expected)
+        torch.nn.init.normal_(model.head.weight)
+        assert not torch.allclose(model(x), expected)
