@@ -2,7 +2,7 @@
 
     python scripts/kd_study.py --data COHORT.h5 [--truth DIR] [--folds 5] [--contexts 0 20] [--epochs 4]
         [--grid sd.temperature=1,4 --grid sd.alpha=0.5,0.9] [--set KEY=VALUE ...] [--out results/kd_study.json]
-        [--students ecg_base kd_temp ...] [--one-window-students ecg_base] [--only-folds 0 1]
+        [--students ecg_base kd_temp ...] [--one-window-students ecg_base] [--only-folds 0 1] [--no-warm-start]
 
 Subject-wise k-fold cross-validation (``data.split: kfold``: test = fold f, validation = fold f+1,
 training = the rest). In every fold and for every context length (0 = one window, T = T epochs
@@ -16,6 +16,12 @@ mean over folds with a 95 % t interval. Scores on the test subjects: kappa, weig
 against the scored stages and, with truth files (``truth/<id>.csv`` beside the cohort, as the
 generator writes them), against the true stages. The reference pipeline of issue 13
 (``sleep_kd.baselines``) gives the first row when it is installed.
+
+A context run starts its per-epoch encoder from the same fold's one-window run (``--warm-start``,
+the default: the EEG teacher from the one-window ``eeg_base``, the ECG students from the one-window
+``ecg_base``; ``paths.encoder_init``), since an ECG context model trained from scratch sits at the
+class prior for its first ~30,000 windows (bench/README.md, "Night context"). The context rows
+therefore cost the one-window ``ecg_base``'s training on top of their own: the tables say so.
 
 ``--students`` limits the students (``--one-window-students`` at context 0; the teacher is trained
 only for students that need it). Each fold's rows are kept beside its runs with the settings
@@ -134,7 +140,8 @@ def cached_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> li
     shapes the runs; another key trains the fold again.
     """
     key = {"data": str(args.data), "folds": args.folds, "epochs": args.epochs, "set": args.set, "grid": grid,
-           "students": students_for(context, args), "mixed_precision": args.mixed_precision}
+           "students": students_for(context, args), "mixed_precision": args.mixed_precision,
+           "warm_start": bool(args.warm_start and context)}
     cache = args.runs / f"fold{fold}" / f"context{context}" / "rows.json"
     if cache.is_file():
         kept = json.loads(cache.read_text())
@@ -162,20 +169,22 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
     for pair in args.set:
         base += ["--set", pair]
     teacher = folder / "eeg_base"
+    eeg_start, ecg_start = warm_starts(fold, context, args)
     rows = {}
     if set(students) - {"ecg_base"}:  # a teacher only for students that learn from one
-        rows["eeg_base"] = {"val": train("eeg_base", teacher, base, []), "options": {}, "checkpoint": teacher / "best"}
+        rows["eeg_base"] = {"val": train("eeg_base", teacher, base, eeg_start), "options": {},
+                            "checkpoint": teacher / "best"}
     t = ["--teacher", str(teacher / "best")]
-    rows["ecg_base"] = {"val": train("ecg_base", folder / "ecg_base", base, []), "options": {},
+    rows["ecg_base"] = {"val": train("ecg_base", folder / "ecg_base", base, ecg_start), "options": {},
                         "checkpoint": folder / "ecg_base" / "best"}
     if "kd_temp" in students:
-        rows["kd_temp"] = choose("kd_temp", folder, base, t, candidates(grid, "sd"))
+        rows["kd_temp"] = choose("kd_temp", folder, base, t + ecg_start, candidates(grid, "sd"))
     if {"feat_train", "feat_wce", "feat_temp"} & set(students):
         # feat_train's options are judged by the validation kappa of the feat_wce started from it.
         best_wce, best_train = None, None
         for number, options in enumerate(candidates(grid, "at")):
             start = folder / f"feat_train-{number}"
-            train("feat_train", start, base, t + set_args(options))
+            train("feat_train", start, base, t + ecg_start + set_args(options))
             wce_val = train("feat_wce", folder / f"feat_wce-{number}", base, ["--init", str(start / "best")])
             if best_wce is None or wce_val["kappa"] > best_wce["val"]["kappa"]:
                 best_wce = {"val": wce_val, "options": options, "checkpoint": folder / f"feat_wce-{number}" / "best"}
@@ -191,6 +200,28 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
                         "val_kappa": row["val"]["kappa"], "val_history": val_history(row["checkpoint"].parent),
                         "test": scores_on_test_fold(row["checkpoint"], truth_dir=args.truth)})
     return results
+
+
+def warm_starts(fold: int, context: int, args) -> tuple[list[str], list[str]]:
+    """train_loop arguments that start a context run's encoder from the fold's one-window runs.
+
+    With ``--warm-start`` (the default) and T > 0: the EEG teacher starts from the fold's
+    one-window ``eeg_base``, every ECG student that does not start from another run from its
+    one-window ``ecg_base`` (``paths.encoder_init``). Context 0 runs first (``--contexts`` is
+    sorted); its runs are these checkpoints.
+    """
+    if not context or not args.warm_start:
+        return [], []
+    one = args.runs / f"fold{fold}" / "context0"
+    starts = []
+    for strategy in ("eeg_base", "ecg_base"):
+        best = one / strategy / "best"
+        starts.append(["--set", f"paths.encoder_init={best}"] if (best / "model.safetensors").is_file() else [])
+    if not starts[1]:
+        raise InputError(f"kd_study: fold {fold}, context {context} starts from the one-window ecg_base at "
+                         f"{one / 'ecg_base' / 'best'}, which is not there; add 0 to --contexts, "
+                         "or pass --no-warm-start")
+    return starts[0], starts[1]
 
 
 def val_history(run: Path) -> list[float]:
@@ -282,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixed-precision", default="no")
     parser.add_argument("--runs", type=Path, default=Path("runs/kd_study"))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "kd_study.json")
+    parser.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,
+                        help="start each context run's encoder from the fold's one-window run (default: yes)")
     parser.add_argument("--only-folds", type=int, nargs="+", help="run these folds only (a partial study)")
     parser.add_argument("--students", nargs="+", choices=STUDENTS, default=list(STUDENTS),
                         help="students to train (ecg_base always; feat_wce and feat_temp train feat_train)")
@@ -294,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(f"--folds {args.folds}: kfold needs k >= 3 (test, validation and training folds)")
     args.truth = args.truth or (args.data.parent / "truth" if (args.data.parent / "truth").is_dir() else None)
     grid = parse_grid(args.grid)
+    args.contexts = sorted(set(args.contexts))  # one-window first: context runs start from its runs
+    if 0 not in args.contexts:  # the warm starts must already be there: say so before anything runs
+        for fold in args.only_folds or range(args.folds):
+            for context in args.contexts:
+                warm_starts(fold, context, args)
     began = time.perf_counter()
     reference = reference_row(args.data, args.truth, args.folds)
     rows = []
@@ -305,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"command": "python scripts/kd_study.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "seconds": time.perf_counter() - began, "machine": machine(), "data": str(args.data),
               "truth": str(args.truth) if args.truth else None, "folds": args.folds, "contexts": args.contexts,
-              "epochs": args.epochs, "grid": grid, "students": list(args.students),
+              "epochs": args.epochs, "grid": grid, "students": list(args.students), "warm_start": args.warm_start,
               "one_window_students": list(args.one_window_students or args.students), "reference": reference, "rows": rows, "summary": summarise(rows)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")

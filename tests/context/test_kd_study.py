@@ -44,6 +44,7 @@ def study(six_nights, tmp_path_factory):
     assert kd_study.main(args) == 0  # the same settings again: every fold's rows are reused, nothing trains
     again = json.loads((out / "study.json").read_text())
     assert again["rows"] == first["rows"] and again["seconds"] < first["seconds"] / 5
+    first["runs_folder"] = out / "runs"
     return first
 
 
@@ -91,3 +92,27 @@ def test_interval_of_known_values():
 def test_bad_grid_is_refused():
     with pytest.raises(kd_study.InputError, match="--grid 'ce.x=1': expected sd.OPTION=V1,V2 or at.OPTION=V1,V2"):
         kd_study.parse_grid(["ce.x=1"])
+
+
+def test_context_runs_start_from_the_folds_one_window_runs(study):
+    for fold in (0, 1):
+        one, ctx = (study["runs_folder"] / f"fold{fold}" / f"context{t}" for t in (0, 8))
+        started = {}
+        for run in ("eeg_base", "ecg_base", "kd_temp-0", "feat_train-0", "feat_wce-0"):
+            record = json.loads((ctx / run / "best" / "config.json").read_text())["config"]["paths"]
+            started[run] = (record["encoder_init"], record["init"])
+        assert started["eeg_base"] == (str(one / "eeg_base" / "best"), None)
+        for run in ("ecg_base", "kd_temp-0", "feat_train-0"):
+            assert started[run] == (str(one / "ecg_base" / "best"), None)
+        assert started["feat_wce-0"][1] == str(ctx / "feat_train-0" / "best")  # the whole model from feat_train
+
+
+def test_a_warm_start_needs_the_one_window_runs_first(six_nights, tmp_path, capsys):
+    args = ["--data", str(six_nights), "--folds", "3", "--only-folds", "0", "--contexts", "8", "--epochs", "1",
+            "--set", TINY, "--set", "train.max_steps=1", "--runs", str(tmp_path / "runs"),
+            "--out", str(tmp_path / "study.json"), "--students", "ecg_base"]
+    assert kd_study.main(args) == 2
+    one = tmp_path / "runs" / "fold0" / "context0" / "ecg_base" / "best"
+    assert capsys.readouterr().err == (f"error: kd_study: fold 0, context 8 starts from the one-window ecg_base at "
+                                       f"{one}, which is not there; add 0 to --contexts, or pass --no-warm-start\n")
+    assert not (tmp_path / "study.json").exists()
