@@ -6,7 +6,7 @@ wall time of the whole run over the single-window run's, measured in this one pr
 may be shared: compare ratios, not seconds), and the parameter count.
 
     python bench/context.py --data COHORT.h5 --epochs 2 [--context 20] [--variants utime tcn gru transformer]
-        [--set data.split=kfold --set data.folds=4]
+        [--set data.split=kfold --set data.folds=4] [--encoder-init ONE_WINDOW_CKPT] [--seeds 42 43]
     python bench/context.py --cost-only [--context 20]   (training-step cost only, random input)
 """
 
@@ -28,17 +28,19 @@ VARIANTS = ("utime", "tcn", "gru", "transformer")
 
 
 def run_variant(variant: str, *, data: Path, runs: Path, epochs: int, context: int, strategy: str,
-                sets: list[str]) -> dict:
+                sets: list[str], encoder_init: Path | None = None, seed: int = 42) -> dict:
     import train_loop
     from sleep_kd.engine.restore import model_from_checkpoint
 
-    out = runs / variant
+    out = runs / f"{variant}-{seed}"
     args = ["--strategy", strategy, "--data", str(data), "--cpu", "--epochs", str(epochs), "--out", str(out),
-            "--runs", str(runs), "--mixed-precision", "no", "--set", "train.log_every=50",
+            "--runs", str(runs), "--mixed-precision", "no", "--set", "train.log_every=50", "--set", f"seed={seed}",
             *[a for pair in sets for a in ("--set", pair)]]
     if variant != "utime":
         args += ["--model", "context_small", "--set", f"model.context_epochs={context}",
                  "--set", f"model.overrides={{sequence: {variant}}}"]
+        if encoder_init is not None:
+            args += ["--set", f"paths.encoder_init={encoder_init}"]
     start = time.perf_counter()
     code = train_loop.main(args)
     seconds = time.perf_counter() - start
@@ -46,7 +48,9 @@ def run_variant(variant: str, *, data: Path, runs: Path, epochs: int, context: i
         raise SystemExit(f"{variant}: train_loop exited with {code}")
     metrics = json.loads((out / "last" / "metrics.json").read_text())
     model, _ = model_from_checkpoint(out / "last")
+    history = json.loads((out / "state" / "progress.json").read_text()).get("history", [])
     return {"kappa": metrics["kappa"], "macro_f1": metrics["macro_f1"], "seconds": seconds,
+            "val_kappa_history": [h["kappa"] for h in history],
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
@@ -92,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategy", default="ecg_base")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE for every run (e.g. data.split=kfold)")
+    parser.add_argument("--encoder-init", type=Path,
+                        help="single-window checkpoint that starts every context variant's encoder (paths.encoder_init)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one run per seed and variant")
     parser.add_argument("--cost-only", action="store_true", help="only time training steps on random input")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
@@ -101,14 +108,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-context-") as tmp:
-        for variant in args.variants:
-            results[variant] = run_variant(variant, data=args.data, runs=Path(tmp), epochs=args.epochs,
-                                           context=args.context, strategy=args.strategy, sets=args.set)
-    base = results.get("utime", next(iter(results.values())))["seconds"]
-    for variant, figures in results.items():
-        figures["time_vs_first"] = figures["seconds"] / base
+        for seed in args.seeds:  # variants inside seeds: each seed's runs are close in time (a shared machine)
+            for variant in args.variants:
+                results.setdefault(variant, []).append(run_variant(
+                    variant, data=args.data, runs=Path(tmp), epochs=args.epochs, context=args.context,
+                    strategy=args.strategy, sets=args.set, encoder_init=args.encoder_init, seed=seed))
+    first = results[args.variants[0]]
+    summary = {variant: {"kappa_mean": sum(r["kappa"] for r in runs) / len(runs),
+                         "kappa_per_seed": [r["kappa"] for r in runs],
+                         "time_vs_first": sum(r["seconds"] for r in runs) / sum(r["seconds"] for r in first),
+                         "parameters": runs[0]["parameters"]} for variant, runs in results.items()}
     record("context", {"data": str(args.data), "epochs": args.epochs, "context_epochs": args.context,
-                       "strategy": args.strategy, "sets": args.set, "results": results}, quick=False)
+                       "strategy": args.strategy, "sets": args.set, "seeds": args.seeds,
+                       "encoder_init": str(args.encoder_init) if args.encoder_init else None,
+                       "summary": summary, "runs": results}, quick=False)
     return 0
 
 

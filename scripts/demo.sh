@@ -3,7 +3,14 @@
 # (eeg_base, feat_train, feat_temp, ecg_base, feat_wce, kd_temp) with night context (context_small:
 # the seed's U-Time per 30-s epoch, a dilated convolution over 20 epochs = 10 minutes; the teacher
 # has the same context), evaluate, print the table with the reference pipeline first.
+#
+# Recipe (bench/README.md, "Night context"): first a one-window EEG and a one-window ECG baseline;
+# every context model then starts its per-epoch encoder from one of them (paths.encoder_init):
+# from scratch, an ECG context model sits at the class prior for its first ~30,000 windows, more
+# than the demo trains. Subject-wise fold 0 of 5 (test 5 subjects, validation 5, training 14);
+# each epoch of training draws 6,000 training windows at random (train.windows_per_epoch).
 #   MODEL=utime_small bash scripts/demo.sh   trains the one-window chain instead.
+#   EPOCHS=4 WINDOWS=6000 bash scripts/demo.sh   sets the budget of every run (defaults 3 and 5000).
 # Precision: auto (the default) trains in bf16 where the CPU or GPU runs it natively (AVX512-BF16,
 # AMX, CUDA compute 8.0+) and in fp32 elsewhere, where bf16 is emulated and far slower; the first
 # lines of each run say which. Pass --mixed-precision no (or bf16) to choose yourself.
@@ -14,16 +21,33 @@ bash scripts/setup.sh requirements.txt
 py="${VENV:-.venv}/bin/python"
 start=$(date +%s)
 model="${MODEL:-context_small}"
-# One runs root per model: prerequisites are looked up beside a run, and a one-window teacher or
-# starting point must not be picked up by a context chain (nor the reverse).
-root="runs"; [ "$model" = utime_small ] || root="runs/$model"
-# feat_temp pulls in its prerequisites (eeg_base teacher, feat_train student) and says so.
-for strategy in feat_temp ecg_base feat_wce kd_temp; do
-  "$py" train_loop.py --strategy "$strategy" --classes 4 --model "$model" --runs "$root" "$@"
-done
-runs="$root/synthetic-default/4class"
+budget=(--classes 4 --epochs "${EPOCHS:-3}" --set data.split=kfold --set "train.windows_per_epoch=${WINDOWS:-5000}")
+train() { "$py" train_loop.py "${budget[@]}" "$@"; }
+one="runs/synthetic-default/4class"  # the one-window runs (MODEL=utime_small's own root)
+if [ "$model" = utime_small ]; then
+  runs="$one"
+  # feat_temp pulls in its prerequisites (eeg_base teacher, feat_train student) and says so.
+  for strategy in feat_temp ecg_base feat_wce kd_temp; do
+    train --strategy "$strategy" --model utime_small --runs runs "$@"
+  done
+  rows=("$runs/ecg_base/best")
+else
+  # One runs root per model: prerequisites are looked up beside a run, and a one-window teacher or
+  # starting point must not be picked up by a context chain (nor the reverse).
+  root="runs/$model"
+  runs="$root/synthetic-default/4class"
+  for strategy in eeg_base ecg_base; do
+    train --strategy "$strategy" --model utime_small --runs runs "$@"
+  done
+  train --strategy eeg_base --model "$model" --runs "$root" --set "paths.encoder_init=$one/eeg_base/best" "$@"
+  # feat_temp trains feat_train first (from the same ECG encoder) and finds the context eeg_base.
+  for strategy in feat_temp ecg_base feat_wce kd_temp; do
+    train --strategy "$strategy" --model "$model" --runs "$root" --set "paths.encoder_init=$one/ecg_base/best" "$@"
+  done
+  rows=("$runs/ecg_base/best" "$one/ecg_base/best")  # the students are measured against the first: context
+fi
 "$py" scripts/demo_reference.py | tee "$runs/reference.txt"
-"$py" evaluate.py "$runs/eeg_base/best" --compare "$runs/ecg_base/best" "$runs/kd_temp/best" \
+"$py" evaluate.py "$runs/eeg_base/best" --compare "${rows[@]}" "$runs/kd_temp/best" \
   "$runs/feat_wce/best" "$runs/feat_temp/best" --json "$runs/comparison.json" | tee "$runs/comparison.txt" \
   | sed -n '/^model /,$p'
 echo "[sleep_kd] the whole chain took $(( $(date +%s) - start )) s (after setup); reports in $runs/comparison.*"

@@ -25,25 +25,34 @@ def mean(entry: dict | None) -> str:
     return f"{entry['mean']:.3f}" if entry else "-"
 
 
+def worst(entry: dict) -> str:
+    """The largest fall below the best validation kappa over the second half of training, over folds."""
+    drops = [d for d in entry.get("val_second_half_drop", []) if d == d]  # NaN: no scheduled validation
+    return f"{max(drops):.3f}" if drops else "-"
+
+
 def tables(result: dict) -> str:
     """One table per context length, the reference pipeline's row first."""
     lines = [f"Command: `{result['command']}` ({result['seconds'] / 60:.0f} min; {result['machine']['cpu']}, "
              f"{result['machine']['cores']} cores); {result['folds']}-fold subject-wise CV on `{result['data']}`, "
-             f"{result['epochs']} epochs per run; grid {result['grid'] or 'none'}.", ""]
+             f"{result['epochs']} epochs per run; grid {result['grid'] or 'none'}"
+             + ("; every context run's encoder starts from the same fold's one-window run (warm start)"
+                if result.get("warm_start") else "") + ".", ""]
     ref = result.get("reference")
     for key, block in result["summary"].items():
         context = int(key.removeprefix("context"))
         title = "one 30-s window" if context == 0 else f"{context} epochs of context ({context / 2:g} min)"
         lines += [f"**{title}** (test folds; mean over folds, change vs the same fold's ECG base with 95 % interval)",
-                  "", "| model | kappa | weighted F1 | macro F1 | kappa vs true stages | change in kappa vs ECG base |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+                  "", "| model | kappa | weighted F1 | macro F1 | kappa vs true stages | change in kappa vs ECG base "
+                  "| worst second-half drop of validation kappa |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         if ref:
             k = ref["kappa"]
             name = "ecg/context/scored" if context else "ecg/epoch/scored"
             true = k.get(name.replace("scored", "true"))
             where = ", +-5 epochs" if context else ""
             lines.append(f"| reference pipeline (issue 13{where}) | {k[name]:.3f} | - | - | "
-                         f"{f'{true:.3f}' if true is not None else '-'} | - |")
+                         f"{f'{true:.3f}' if true is not None else '-'} | - | - |")
         for strategy, entry in block.items():
             change = entry.get("change_vs_ecg_base", {}).get("kappa")
             if strategy == "ecg_base" and "change_vs_one_window" in entry:
@@ -52,7 +61,7 @@ def tables(result: dict) -> str:
                 change_text = cell(change)
             lines.append(f"| {LABELS.get(strategy, strategy)} | {mean(entry.get('kappa'))} | "
                          f"{mean(entry.get('weighted_f1'))} | {mean(entry.get('macro_f1'))} | "
-                         f"{mean(entry.get('true_kappa'))} | {change_text} |")
+                         f"{mean(entry.get('true_kappa'))} | {change_text} | {worst(entry)} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -166,6 +166,11 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
     total_steps = math.ceil(len(parts.train_loader) / config["train"]["grad_accum"]) * config["train"]["epochs"]
     say(f"[sleep_kd] training {strategy.name} ({strategy.description}) -> {out}: {items(parts.train_set)} train, "
         f"{items(parts.val_set)} val, {accelerator.num_processes} process(es) on {accelerator.device}")
+    if config["paths"]["encoder_init"] and progress.global_step == 0:
+        say(f"[sleep_kd] {strategy.name}: " + (
+            f"the whole model starts from {config['paths']['init']}; paths.encoder_init is not used"
+            if strategy.init_from else
+            f"the per-epoch encoder starts from {config['paths']['encoder_init']}, the sequence model at zero"))
     for epoch in range(progress.epoch, config["train"]["epochs"]):
         if config["train"]["max_steps"] and progress.global_step >= config["train"]["max_steps"]:
             break

@@ -39,14 +39,20 @@ def format_report(report: dict) -> str:
 def row_labels(reports: Sequence[dict]) -> list[str]:
     """A label per report: the papers' name of its strategy, and its folder where a strategy repeats.
 
-    Two checkpoints of one strategy are told apart by the part of their paths that differs
-    (``runs/a/ecg_base/best`` and ``runs/b/ecg_base/best`` -> ``ECG base [a]``, ``ECG base [b]``).
+    Two checkpoints of one strategy are told apart by their models where those differ
+    (``ECG base [utime_small]``, ``ECG base [context_small]``), else by the part of their paths
+    that differs (``runs/a/ecg_base/best`` and ``runs/b/ecg_base/best`` -> ``ECG base [a]``, ``ECG base [b]``).
     """
     names = dict(PAPER_ROWS)
     labels = [names.get(r["strategy"], r["strategy"]) for r in reports]
     for strategy in {r["strategy"] for r in reports}:
         same = [i for i, r in enumerate(reports) if r["strategy"] == strategy]
         if len(same) < 2:
+            continue
+        models = [reports[i].get("model") for i in same]
+        if None not in models and len(set(models)) == len(models):
+            for i, model in zip(same, models):
+                labels[i] += f" [{model}]"
             continue
         parts = [Path(reports[i]["checkpoint"]).resolve().parts for i in same]
         head = len(os.path.commonprefix(parts))

@@ -138,13 +138,14 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
 
 
 def report_of(scored: Scored, *, split: str) -> dict:
-    """The contract's report of one scored checkpoint, plus ``strategy``, ``checkpoint``, ``data``,
-    ``split``, ``modality`` and ``precision``."""
+    """The contract's report of one scored checkpoint, plus ``strategy``, ``model`` (its preset),
+    ``checkpoint``, ``data``, ``split``, ``modality`` and ``precision``."""
     predictions, dataset, checkpoint, precision = scored
     subjects = np.asarray(dataset.subjects)[predictions.recording]
     report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names,
                                subjects=subjects)
-    report.update(strategy=checkpoint.config.get("strategy", "?"), checkpoint=str(checkpoint.path),
+    report.update(strategy=checkpoint.config.get("strategy", "?"),
+                  model=checkpoint.config.get("model", {}).get("name", "?"), checkpoint=str(checkpoint.path),
                   data=str(dataset.path), split=split,
                   modality=checkpoint.config.get("data", {}).get("modality", "ecg"), precision=precision)
     return report

@@ -28,6 +28,15 @@ def test_two_checkpoints_of_one_strategy_are_two_rows_told_apart_by_folder():
     assert "against the ECG base (ECG base [a])" in table[-1]
 
 
+def test_checkpoints_of_one_strategy_and_two_models_are_told_apart_by_model():
+    reports = [{**_report("ecg_base", "runs/context_small/x/4class/ecg_base/best"), "model": "context_small"},
+               {**_report("ecg_base", "runs/x/4class/ecg_base/best"), "model": "utime_small"}]
+    assert row_labels(reports) == ["ECG base [context_small]", "ECG base [utime_small]"]
+    reports[0]["checkpoint"], reports[1]["checkpoint"] = "runs/a/4class/ecg_base/best", "runs/b/4class/ecg_base/best"
+    reports[1]["model"] = "context_small"  # one model twice: the folders tell them apart again
+    assert row_labels(reports) == ["ECG base [a]", "ECG base [b]"]
+
+
 def test_the_same_checkpoint_twice_is_still_two_rows():
     reports = [_report("ecg_base", "runs/a/best"), _report("ecg_base", "runs/a/best")]
     labels = row_labels(reports)
