@@ -8,7 +8,8 @@
 # every context model then starts its per-epoch encoder from one of them (paths.encoder_init):
 # from scratch, an ECG context model sits at the class prior for its first ~30,000 windows, more
 # than the demo trains. Subject-wise fold 0 of 5 (test 5 subjects, validation 5, training 14);
-# each epoch of training draws 6,000 training windows at random (train.windows_per_epoch).
+# 3 epochs, each drawing 5,000 training windows at random (train.windows_per_epoch). Its time,
+# and why not fewer windows: README.md, "The demo".
 #   MODEL=utime_small bash scripts/demo.sh   trains the one-window chain instead.
 #   EPOCHS=4 WINDOWS=6000 bash scripts/demo.sh   sets the budget of every run (defaults 3 and 5000).
 # Precision: auto (the default) trains in bf16 where the CPU or GPU runs it natively (AVX512-BF16,

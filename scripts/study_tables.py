@@ -31,9 +31,16 @@ def worst(entry: dict) -> str:
     return f"{max(drops):.3f}" if drops else "-"
 
 
+def training_minutes(result: dict) -> float:
+    """Minutes the folds took when they were trained (a study run in pieces reuses kept rows)."""
+    per_fold = {(r["fold"], r["context_epochs"]): r.get("fold_seconds", 0.0) for r in result["rows"]}
+    return max(sum(per_fold.values()), result["seconds"]) / 60
+
+
 def tables(result: dict) -> str:
     """One table per context length, the reference pipeline's row first."""
-    lines = [f"Command: `{result['command']}` ({result['seconds'] / 60:.0f} min; {result['machine']['cpu']}, "
+    lines = [f"Command: `{result['command']}` ({training_minutes(result):.0f} min of training and scoring; "
+             f"{result['machine']['cpu']} ({result['machine'].get('cpu_flags', '')}), "
              f"{result['machine']['cores']} cores); {result['folds']}-fold subject-wise CV on `{result['data']}`, "
              f"{result['epochs']} epochs per run; grid {result['grid'] or 'none'}"
              + ("; every context run's encoder starts from the same fold's one-window run (warm start)"
