@@ -133,6 +133,16 @@ def students_for(context: int, args) -> tuple[str, ...]:
     return tuple(s for s in STUDENTS if s in chosen)
 
 
+def needs_teacher(context: int, args) -> bool:
+    """Whether a fold trains the EEG teacher at this context length: a student here learns from
+    it, or (warm start, context 0) a context teacher will start its encoder from this one."""
+    def learns(c: int) -> bool:
+        return bool(set(students_for(c, args)) - {"ecg_base"})
+
+    later = context == 0 and args.warm_start and any(learns(c) for c in args.contexts if c)
+    return learns(context) or later
+
+
 def cached_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[dict]:
     """:func:`run_fold`, or its rows from an earlier call with the same settings (a study in pieces).
 
@@ -171,7 +181,7 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
     teacher = folder / "eeg_base"
     eeg_start, ecg_start = warm_starts(fold, context, args)
     rows = {}
-    if set(students) - {"ecg_base"}:  # a teacher only for students that learn from one
+    if needs_teacher(context, args):  # a teacher only for students that learn from one
         rows["eeg_base"] = {"val": train("eeg_base", teacher, base, eeg_start), "options": {},
                             "checkpoint": teacher / "best"}
     t = ["--teacher", str(teacher / "best")]
@@ -217,6 +227,10 @@ def warm_starts(fold: int, context: int, args) -> tuple[list[str], list[str]]:
     for strategy in ("eeg_base", "ecg_base"):
         best = one / strategy / "best"
         starts.append(["--set", f"paths.encoder_init={best}"] if (best / "model.safetensors").is_file() else [])
+    if not starts[0] and needs_teacher(context, args):
+        raise InputError(f"kd_study: fold {fold}, context {context}: the teacher starts from the one-window eeg_base "
+                         f"at {one / 'eeg_base' / 'best'}, which is not there; add 0 to --contexts, "
+                         "or pass --no-warm-start")
     if not starts[1]:
         raise InputError(f"kd_study: fold {fold}, context {context} starts from the one-window ecg_base at "
                          f"{one / 'ecg_base' / 'best'}, which is not there; add 0 to --contexts, "

@@ -116,3 +116,14 @@ def test_a_warm_start_needs_the_one_window_runs_first(six_nights, tmp_path, caps
     assert capsys.readouterr().err == (f"error: kd_study: fold 0, context 8 starts from the one-window ecg_base at "
                                        f"{one}, which is not there; add 0 to --contexts, or pass --no-warm-start\n")
     assert not (tmp_path / "study.json").exists()
+
+
+def test_the_one_window_teacher_is_trained_when_only_a_context_student_learns_from_it():
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(students=["ecg_base", "kd_temp"], one_window_students=["ecg_base"], contexts=[0, 20],
+                           warm_start=True)
+    assert kd_study.needs_teacher(20, args)  # kd_temp at context 20
+    assert kd_study.needs_teacher(0, args)  # its teacher starts from the one-window eeg_base
+    assert not kd_study.needs_teacher(0, SimpleNamespace(**{**vars(args), "warm_start": False}))
+    assert not kd_study.needs_teacher(0, SimpleNamespace(**{**vars(args), "students": ["ecg_base"]}))
