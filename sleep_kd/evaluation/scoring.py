@@ -83,7 +83,8 @@ def _some(ids: list[str], shown: int = 5) -> str:
 
 
 def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = None, split: str = "test",
-                       batch_size: int = DEFAULT_BATCH, cpu: bool = False, precision: str = "auto"):
+                       batch_size: int = DEFAULT_BATCH, cpu: bool = False, precision: str = "auto",
+                       probabilities: bool = False):
     """Predictions of a checkpoint on a split: ``Scored(predictions, dataset, checkpoint, precision)``.
 
     Parameters
@@ -93,6 +94,7 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     split : train, val, test (the checkpoint's own subject split) or all.
     precision : auto, no, bf16 or fp16 (see :func:`scoring_precision`); ``Scored.precision`` is
         the one used.
+    probabilities : also keep each epoch's softmax in ``predictions.probabilities`` (n, classes).
     """
     from accelerate import Accelerator
 
@@ -133,7 +135,7 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
         with torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None):
             return {"logits": model(batch[modality]).float()}
 
-    predictions = predict(accelerator, loader, forward)
+    predictions = predict(accelerator, loader, forward, probabilities=probabilities)
     return Scored(predictions, dataset, checkpoint, precision)
 
 

@@ -127,3 +127,25 @@ def test_the_one_window_teacher_is_trained_when_only_a_context_student_learns_fr
     assert kd_study.needs_teacher(0, args)  # its teacher starts from the one-window eeg_base
     assert not kd_study.needs_teacher(0, SimpleNamespace(**{**vars(args), "warm_start": False}))
     assert not kd_study.needs_teacher(0, SimpleNamespace(**{**vars(args), "students": ["ecg_base"]}))
+
+
+def test_teacher_signal_of_the_study_folder(study, tmp_path):
+    import numpy as np
+    import teacher_signal
+
+    out = tmp_path / "signal.json"
+    truth = Path(json.loads((study["runs_folder"] / "fold0" / "context8" / "eeg_base" / "best" / "config.json")
+                            .read_text())["data"]["path"]).parent / "edf" / "truth"
+    assert teacher_signal.main([str(study["runs_folder"]), "--context", "8", "--truth", str(truth),
+                                "--splits", "test", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["folds"] == ["fold0", "fold1"]
+    for fold in report["per_fold"]["test"]:
+        assert fold["epochs"] > 0
+        for key in ("scored_agree_true", "teacher_agree_scored", "teacher_agree_true", "teacher_spoils",
+                    "teacher_ece_vs_scored", "teacher_entropy_t1", "teacher_entropy_t4"):
+            assert 0.0 <= fold[key] <= 1.0, key
+        assert fold["teacher_entropy_t4"] >= fold["teacher_entropy_t1"]  # softening never sharpens
+        assert set(fold) >= {"ecg_base", "kd_temp-0", "kd_temp-1"}  # the grid's two temperatures
+    mean = report["summary"]["test"]["teacher_agree_true"]
+    assert mean == pytest.approx(np.mean([f["teacher_agree_true"] for f in report["per_fold"]["test"]]))

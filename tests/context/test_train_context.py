@@ -118,3 +118,20 @@ def test_two_process_gathered_validation_equals_one_process(tiny_cohort, tmp_pat
     assert alone["n_epochs"] > 0
     for key in ("accuracy", "kappa", "macro_f1", "weighted_f1"):
         assert logged[key] == pytest.approx(alone[key], abs=1e-12), key
+
+
+def test_probabilities_are_kept_per_scored_epoch_when_asked(chain):
+    """predict_checkpoint(probabilities=True): one softmax row per counted epoch, its argmax the prediction."""
+    import numpy as np
+
+    from sleep_kd.evaluation.scoring import predict_checkpoint
+
+    runs, _ = chain
+    plain = predict_checkpoint(run_dir(runs, "kd_temp") / "best", split="val", cpu=True).predictions
+    kept = predict_checkpoint(run_dir(runs, "kd_temp") / "best", split="val", cpu=True,
+                              probabilities=True).predictions
+    assert plain.probabilities is None
+    assert kept.probabilities.shape == (kept.y_true.size, 4) and kept.probabilities.dtype == np.float32
+    assert np.allclose(kept.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(kept.probabilities.argmax(axis=1), kept.y_pred)
+    assert np.array_equal(kept.y_pred, plain.y_pred) and np.array_equal(kept.epoch, plain.epoch)

@@ -101,3 +101,11 @@ def test_bf16_scoring_reports_its_precision_and_scores_every_window(two_runs, tm
 def test_batch_size_must_be_positive(two_runs, capsys):
     assert evaluate.main([str(two_runs / "ecg_base" / "best"), "--batch-size", "0", "--cpu"]) == 2
     assert capsys.readouterr().err.strip() == "error: --batch-size must be a positive integer, got 0"
+
+
+def test_probabilities_of_a_single_window_model(two_runs):
+    plain = predict_checkpoint(two_runs / "ecg_base" / "best", split="all", cpu=True).predictions
+    kept = predict_checkpoint(two_runs / "ecg_base" / "best", split="all", cpu=True, probabilities=True).predictions
+    assert kept.probabilities.shape == (plain.y_pred.size, 4)
+    assert np.array_equal(kept.probabilities.argmax(axis=1), plain.y_pred)
+    assert np.allclose(kept.probabilities.sum(axis=1), 1.0, atol=1e-5)
