@@ -1,6 +1,11 @@
 """Markdown tables of a kd_study JSON (scripts/kd_study.py): the README's results section is this output.
 
     python scripts/study_tables.py results/kd_study.json
+    python scripts/study_tables.py --noise 0.7=results/label_noise/a70.json 0.81=results/kd_study.json ...
+
+``--noise`` gives the label-noise ablation's table: one kd_study JSON per scorer agreement (the
+agreement of the scored with the true stages, as ``scripts/relabel_cohort.py`` set it), KD-Temp
+against the same fold's ECG base, against the scored and against the true stages.
 """
 
 from __future__ import annotations
@@ -73,8 +78,40 @@ def tables(result: dict) -> str:
     return "\n".join(lines)
 
 
+def options_text(options: dict) -> str:
+    """``{"sd.alpha": "0.9"}`` -> ``alpha=0.9``; no options -> ``defaults``."""
+    return ",".join(f"{key.split('.', 1)[1]}={value}" for key, value in options.items()) or "defaults"
+
+
+def noise_table(studies: list[tuple[str, dict]]) -> str:
+    """The label-noise ablation: per agreement and context, ECG base and KD-Temp with paired changes."""
+    lines = ["| scorer agreement | context | folds | ECG base kappa | KD-Temp kappa | change vs ECG base "
+             "| ECG base kappa vs true | KD-Temp kappa vs true | change vs ECG base, true stages | KD options chosen on validation, per fold |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for agreement, result in studies:
+        for key, block in result["summary"].items():
+            if "kd_temp" not in block:
+                continue
+            base, kd = block["ecg_base"], block["kd_temp"]
+            change = kd["change_vs_ecg_base"]
+            context = int(key.removeprefix("context"))
+            chosen = "; ".join(options_text(o) for o in kd["options"])
+            lines.append(f"| {agreement} | {'one window' if not context else f'{context} epochs'} | "
+                         f"{kd['kappa']['n']} | {mean(base['kappa'])} | {mean(kd['kappa'])} | "
+                         f"{cell(change['kappa'])} | {mean(base.get('true_kappa'))} | {mean(kd.get('true_kappa'))} | "
+                         f"{cell(change.get('true_kappa'))} | {chosen} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--noise"]:
+        studies = []
+        for item in argv[1:]:
+            agreement, _, path = item.partition("=")
+            studies.append((agreement, json.loads(Path(path).read_text())))
+        print(noise_table(studies))
+        return 0
     print(tables(json.loads(Path(argv[0] if argv else "results/kd_study.json").read_text())))
     return 0
 

@@ -74,6 +74,17 @@ def test_tables_render_from_the_json(study):
     assert text.count("| KD-Temp (SD+CL) |") == 2 and text.count("| Feat-WCE (AT+CL) |") == 1
 
 
+def test_label_noise_table_has_a_row_per_agreement_and_context(study):
+    text = study_tables.noise_table([("0.7", study), ("1.0", study)])
+    rows = [line for line in text.splitlines()[2:]]
+    assert [r.split(" | ")[0:2] for r in rows] == [["| 0.7", "one window"], ["| 0.7", "8 epochs"],
+                                                  ["| 1.0", "one window"], ["| 1.0", "8 epochs"]]
+    change = study["summary"]["context8"]["kd_temp"]["change_vs_ecg_base"]["kappa"]
+    assert study_tables.cell(change) in rows[1]
+    chosen = "; ".join(f"temperature={o['sd.temperature']}" for o in study["summary"]["context8"]["kd_temp"]["options"])
+    assert rows[1].endswith(f"| {chosen} |")
+
+
 def test_validation_history_and_its_second_half_drop(study):
     # Every run here stops at its first step (train.max_steps=1), inside its first epoch: that validation is not
     # one of the schedule's, so no run has a history and no drop can be measured.
