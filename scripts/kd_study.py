@@ -206,9 +206,14 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
                                        candidates(grid, "sd"))
     results = []
     for strategy, row in rows.items():
-        results.append({"fold": fold, "context_epochs": context, "strategy": strategy, "options": row["options"],
-                        "val_kappa": row["val"]["kappa"], "val_history": val_history(row["checkpoint"].parent),
-                        "test": scores_on_test_fold(row["checkpoint"], truth_dir=args.truth)})
+        result = {"fold": fold, "context_epochs": context, "strategy": strategy, "options": row["options"],
+                  "val_kappa": row["val"]["kappa"], "val_history": val_history(row["checkpoint"].parent),
+                  "test": scores_on_test_fold(row["checkpoint"], truth_dir=args.truth)}
+        if len(row.get("tried", [])) > 1:  # every option's test scores, for the analysis only (chosen on val)
+            result["tried"] = [{"options": c["options"], "val_kappa": c["val_kappa"],
+                                "test": scores_on_test_fold(c["checkpoint"], truth_dir=args.truth)}
+                               for c in row["tried"]]
+        results.append(result)
     return results
 
 
@@ -253,14 +258,15 @@ def second_half_drop(history: list[float]) -> float:
 
 
 def choose(strategy: str, folder: Path, base: list[str], extra: list[str], options_list: list[dict]) -> dict:
-    """Train every candidate; keep the one with the best validation kappa."""
-    best = None
+    """Train every candidate; keep the one with the best validation kappa (``tried``: all of them)."""
+    best, tried = None, []
     for number, options in enumerate(options_list):
         out = folder / f"{strategy}-{number}"
         val = train(strategy, out, base, extra + set_args(options))
+        tried.append({"options": options, "val_kappa": val["kappa"], "checkpoint": out / "best"})
         if best is None or val["kappa"] > best["val"]["kappa"]:
             best = {"val": val, "options": options, "checkpoint": out / "best"}
-    return best
+    return {**best, "tried": tried}
 
 
 def interval(values: list[float]) -> dict[str, float]:
@@ -290,6 +296,8 @@ def summarise(rows: list[dict]) -> dict:
                 entry["change_vs_ecg_base"] = {k: interval([r["test"][k] - base[r["fold"]][k] for r in runs])
                                                for k in keys}
             entry["options"] = [r["options"] for r in runs]
+            if strategy != "ecg_base" and all("tried" in r for r in runs):
+                entry["per_option"] = per_option(runs, base)
             # The recipe's stability (issue 14: within 0.05 of the best over the second half of training).
             entry["val_second_half_drop"] = [second_half_drop(r.get("val_history", [])) for r in runs]
             block[strategy] = entry
@@ -302,6 +310,23 @@ def summarise(rows: list[dict]) -> dict:
             summary[f"context{context}"]["ecg_base"]["change_vs_one_window"] = {
                 k: interval([r["test"][k] - one[r["fold"]][k] for r in runs]) for k in runs[0]["test"]}
     return summary
+
+
+def per_option(runs: list[dict], base: dict[int, dict]) -> list[dict]:
+    """Each tried option's paired change against the fold's ecg_base (test subjects, every fold).
+
+    An analysis of what the option does, not a result: the result is the option chosen on
+    validation. Options are matched by value across folds.
+    """
+    table = []
+    for options in [c["options"] for c in runs[0]["tried"]]:
+        tests = [next(c["test"] for c in r["tried"] if c["options"] == options) | {"fold": r["fold"]} for r in runs]
+        table.append({"options": options,
+                      "val_kappa": interval([next(c["val_kappa"] for c in r["tried"] if c["options"] == options)
+                                             for r in runs]),
+                      "change_vs_ecg_base": {k: interval([t[k] - base[t["fold"]][k] for t in tests])
+                                             for k in runs[0]["test"]}})
+    return table
 
 
 def reference_row(data: Path, truth: Path | None, folds: int) -> dict | None:

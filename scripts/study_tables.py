@@ -75,7 +75,29 @@ def tables(result: dict) -> str:
                          f"{mean(entry.get('weighted_f1'))} | {mean(entry.get('macro_f1'))} | "
                          f"{mean(entry.get('true_kappa'))} | {change_text} | {worst(entry)} |")
         lines.append("")
+        lines += option_table(block)
     return "\n".join(lines)
+
+
+def option_table(block: dict) -> list[str]:
+    """Every tried distillation option's paired change vs the ECG base, on the test folds.
+
+    An analysis of what the option does; the table above keeps the option chosen on validation.
+    """
+    lines = []
+    for strategy, entry in block.items():
+        if "per_option" not in entry:
+            continue
+        lines += [f"{LABELS.get(strategy, strategy)} with each option tried (analysis only; the row above uses the "
+                  "option chosen on validation):", "",
+                  "| option | validation kappa | change in kappa vs ECG base | change in kappa vs ECG base, true stages |",
+                  "| --- | --- | --- | --- |"]
+        for option in entry["per_option"]:
+            change = option["change_vs_ecg_base"]
+            lines.append(f"| {options_text(option['options'])} | {mean(option['val_kappa'])} | "
+                         f"{cell(change['kappa'])} | {cell(change.get('true_kappa'))} |")
+        lines.append("")
+    return lines
 
 
 def options_text(options: dict) -> str:

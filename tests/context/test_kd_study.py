@@ -68,6 +68,25 @@ def test_paired_changes_over_folds(study):
     assert "change_vs_one_window" in study["summary"]["context8"]["ecg_base"]
 
 
+def test_every_tried_option_is_scored_and_paired(study):
+    row = next(r for r in study["rows"] if (r["fold"], r["context_epochs"], r["strategy"]) == (1, 8, "kd_temp"))
+    assert [c["options"]["sd.temperature"] for c in row["tried"]] == ["1", "4"]
+    chosen = next(c for c in row["tried"] if c["options"] == row["options"])
+    assert chosen["test"] == row["test"] and chosen["val_kappa"] == row["val_kappa"]
+    assert chosen["val_kappa"] == max(c["val_kappa"] for c in row["tried"])
+    base = {r["fold"]: r["test"]["kappa"] for r in study["rows"] if (r["context_epochs"], r["strategy"]) == (8, "ecg_base")}
+    per = study["summary"]["context8"]["kd_temp"]["per_option"]
+    assert [o["options"] for o in per] == [{"sd.temperature": "1"}, {"sd.temperature": "4"}]
+    runs = [r for r in study["rows"] if (r["context_epochs"], r["strategy"]) == (8, "kd_temp")]
+    diffs = [next(c for c in r["tried"] if c["options"]["sd.temperature"] == "4")["test"]["kappa"] - base[r["fold"]]
+             for r in runs]
+    assert per[1]["change_vs_ecg_base"]["kappa"]["mean"] == pytest.approx(sum(diffs) / len(diffs))
+    assert "ecg_base" not in study["summary"]["context8"] or "per_option" not in study["summary"]["context8"]["ecg_base"]
+    text = study_tables.tables(study)
+    assert text.count("KD-Temp (SD+CL) with each option tried") == 2  # one window and context 8
+    assert f"| temperature=4 | {per[1]['val_kappa']['mean']:.3f} | {study_tables.cell(per[1]['change_vs_ecg_base']['kappa'])} |" in text
+
+
 def test_tables_render_from_the_json(study):
     text = study_tables.tables(study)
     assert "**one 30-s window**" in text and "**8 epochs of context (4 min)**" in text
