@@ -99,21 +99,30 @@ def count_flops(fn: Callable[[], object]) -> int:
 class BareStep:
     """Forward, cross-entropy, backward and Adam of one network on a batch already in memory.
 
-    The reference the real loop is measured against: no loading, no logging, no checks. With a
+    The reference the real loop is measured against: no loading, no logging, no checks. ``fast``
+    (the default, as the trainer) runs the networks in ``sleep_kd.fast_training``'s forms. With a
     ``teacher`` (and ``taps``), the frozen teacher's forward runs too, as in the KD strategies.
+    A context model (``context_small``) gets ``batch_size // T`` sequences of T epochs, as the
+    trainer batches them (about ``batch_size`` windows a step either way).
     """
 
     def __init__(self, model_name: str = "utime_small", *, batch_size: int, precision: str = "no",
-                 n_classes: int = 4, teacher: bool = False, taps: bool = False, seed: int = 0) -> None:
-        from sleep_kd.models import create_model
+                 n_classes: int = 4, teacher: bool = False, taps: bool = False, seed: int = 0,
+                 fast: bool = True) -> None:
+        from sleep_kd.fast_training import for_training
+        from sleep_kd.models import context_epochs_of, create_model
 
         torch.manual_seed(seed)
-        self.model = create_model(model_name, n_classes=n_classes).train()
-        self.teacher = create_model(model_name, n_classes=n_classes).eval() if teacher else None
+        form = for_training if fast else (lambda m: m)  # fast: the trainer's default (train.fast_training)
+        self.model = form(create_model(model_name, n_classes=n_classes).train())
+        self.teacher = form(create_model(model_name, n_classes=n_classes).eval()) if teacher else None
         self.taps = taps
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
-        self.x = torch.rand(batch_size, 1, self.model.n_times)
-        self.y = torch.randint(0, n_classes, (batch_size,))
+        context = context_epochs_of(self.model)
+        items = (max(1, batch_size // context), context) if context else (batch_size,)
+        self.windows = items[0] * (context or 1)
+        self.x = torch.rand(*items, 1, self.model.n_times)
+        self.y = torch.randint(0, n_classes, items)
         self.bf16 = precision == "bf16"
 
     def __call__(self) -> None:
@@ -127,7 +136,7 @@ class BareStep:
         import torch.nn.functional as F
 
         if self.teacher is None:
-            return F.cross_entropy(self.model(self.x), self.y)
+            return F.cross_entropy(self.model(self.x).flatten(0, -2), self.y.flatten())
         with torch.no_grad():
             t_out = self.teacher(self.x, return_taps=self.taps)
         s_out = self.model(self.x, return_taps=self.taps)

@@ -1,6 +1,6 @@
 """Compute efficiency: the bare training step's FLOP/s over a large fp32 matmul's FLOP/s.
 
-``python bench/compute.py [--quick] [--compile]``
+``python bench/compute.py [--quick] [--compile] [--plain] [--only utime_small/b64/fp32/t2,...]``
 
 For each setting (model, batch, precision, threads) the bare step (forward, cross-entropy,
 backward, Adam on a batch in memory) is timed round-robin with the others and with a 1024^3
@@ -26,8 +26,10 @@ from sleep_kd.hardware import native_bf16  # noqa: E402
 # (model, batch, precision, threads); seed at a small batch: one step takes seconds.
 FULL = [("utime_small", b, p, t) for b in (32, 64, 128) for p in ("no", "bf16") for t in (2,)] + [
     ("utime_small", 64, "no", 1), ("utime_small", 64, "bf16", 1),
-    ("utime_seed", 8, "no", 2), ("utime_seed", 8, "bf16", 2)]
-QUICK = [("utime_small", 8, "no", 2), ("utime_small", 8, "bf16", 2), ("utime_seed", 2, "no", 2)]
+    ("utime_seed", 8, "no", 2), ("utime_seed", 8, "bf16", 2),
+    ("context_small", 64, "no", 2), ("context_small", 64, "bf16", 2)]  # 3 sequences x 20 epochs, as trained
+QUICK = [("utime_small", 8, "no", 2), ("utime_small", 8, "bf16", 2), ("utime_seed", 2, "no", 2),
+         ("context_small", 20, "no", 2)]
 
 
 def setting_name(model: str, batch: int, precision: str, threads: int, compiled: bool = False) -> str:
@@ -46,17 +48,25 @@ def with_threads(fn, threads: int):
     return run
 
 
-def build(settings, *, compile_too: bool):
-    """Steps and their FLOPs per call, keyed by setting name (FLOPs of the eager model: the same work)."""
+def build(settings, *, compile_too: bool, plain_too: bool = False):
+    """Steps and their FLOPs per call, keyed by setting name.
+
+    The FLOPs are always the plain eager network's (the work the model is, as FlopCounterMode
+    counts it), so a faster equivalent form (``sleep_kd.fast_training``, the trainer's default)
+    shows as a higher efficiency, not as less work. ``plain_too`` adds the plain network's step
+    (``/plain``) beside each setting.
+    """
     steps, flops = {}, {}
     for model, batch, precision, threads in settings:
-        for compiled in ([False, True] if compile_too else [False]):
-            step = BareStep(model, batch_size=batch, precision=precision)
+        variants = [(False, True)] + ([(True, True)] if compile_too else []) + ([(False, False)] if plain_too else [])
+        work = count_flops(BareStep(model, batch_size=batch, precision=precision, fast=False))
+        for compiled, fast in variants:
+            step = BareStep(model, batch_size=batch, precision=precision, fast=fast)
             if compiled:
                 step.model = torch.compile(step.model)
-            name = setting_name(model, batch, precision, threads, compiled)
-            flops[name] = count_flops(BareStep(model, batch_size=batch, precision=precision))
-            steps[name] = (with_threads(step, threads), batch)
+            name = setting_name(model, batch, precision, threads, compiled) + ("" if fast else "/plain")
+            flops[name] = work
+            steps[name] = (with_threads(step, threads), step.windows)
     return steps, flops
 
 
@@ -75,6 +85,8 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke run)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile'd models")
+    parser.add_argument("--plain", action="store_true",
+                        help="also time the plain network (train.fast_training: false) beside each setting")
     parser.add_argument("--only", default=None, help="comma-separated model/bN/precision/tN settings (default: all)")
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args(argv)
@@ -83,7 +95,7 @@ def main(argv=None) -> dict:
         wanted = set(args.only.split(","))
         settings = [s for s in settings if setting_name(*s) in wanted]
     rounds = args.rounds or (1 if args.quick else 5)
-    steps, flops = build(settings, compile_too=args.compile)
+    steps, flops = build(settings, compile_too=args.compile, plain_too=args.plain)
     matmul_n = 256 if args.quick else 1024
     sides = {"matmul": lambda: matmul_flops_per_s(n=matmul_n, repeats=3)}
     rates: dict[str, list[float]] = {"matmul": []}
@@ -106,6 +118,11 @@ def main(argv=None) -> dict:
             speedups = [(b_other / t) / (b_base / t0) for t, t0 in zip(times[name], times[base])]
             figures["settings"][name]["windows_per_s_vs_fp32_b64"] = round(median(speedups), 3)
     figures["bf16_over_fp32"] = bf16_over_fp32(steps, times)
+    figures["fast_over_plain"] = {name: round(median([p / f for p, f in zip(times[name + "/plain"], times[name])]), 3)
+                                  for name in steps if name + "/plain" in steps}
+    if figures["fast_over_plain"]:
+        print("fast_training forms / plain network, speed of the same step: "
+              + ", ".join(f"{k} {v:.2f}x" for k, v in figures["fast_over_plain"].items()))
     print("bf16 / fp32 speed of the same step on this CPU (>1: bf16 is faster; "
           f"native bf16: {native_bf16(cuda=False)}): " + ", ".join(f"{k} {v:.2f}x" for k, v in figures["bf16_over_fp32"].items()))
     return record("compute", figures, quick=args.quick)

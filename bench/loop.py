@@ -64,12 +64,13 @@ class BareStrategyStep:
     """The strategy's own step and Adam on one in-memory batch: what the loop would do with free data."""
 
     def __init__(self, strategy: str, *, batch: int, precision: str, check_finite: bool = False) -> None:
+        from sleep_kd.fast_training import for_training
         from sleep_kd.models import create_model
         from sleep_kd.strategies import build_step, get_strategy
 
         spec = get_strategy(strategy)
-        self.model = create_model("utime_small", n_classes=4).train()
-        teacher = create_model("utime_small", n_classes=4) if spec.teacher else None
+        self.model = for_training(create_model("utime_small", n_classes=4).train())  # as the trainer runs it
+        teacher = for_training(create_model("utime_small", n_classes=4)) if spec.teacher else None
         self.step = build_step(spec, student=self.model, teacher=teacher, class_weights=torch.ones(4))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         signal = torch.rand(batch, 1, self.model.n_times)

@@ -37,7 +37,7 @@ def to_channels_last(x: torch.Tensor) -> torch.Tensor:
 
 
 @lru_cache(maxsize=64)
-def _tap_placement(kernel_size: int, dilation: int, padding: int, phases: int,
+def tap_placement(kernel_size: int, dilation: int, padding: int, phases: int,
                    in_phases: int) -> tuple[torch.Tensor, int]:
     """One-hot (phases, kernel_size, in_phases, 2P + 1) map of where each tap lands, and P.
 
@@ -73,11 +73,18 @@ def phase_weight(weight: torch.Tensor, *, dilation: int, padding: int, phases: i
     -------
     Tensor (S * out, in_phases * in, 1, 2P + 1) and the low-rate padding P.
     """
-    out_ch, in_ch, k = weight.shape
-    onehot, reach = _tap_placement(k, dilation, padding, phases, in_phases)
+    onehot, reach = tap_placement(weight.shape[-1], dilation, padding, phases, in_phases)
+    return place_weight(weight, onehot), reach
+
+
+def place_weight(weight: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+    """weight (out, in, k) placed by :func:`tap_placement`'s map (S, k, in_phases, 2P + 1):
+    (S * out, in_phases * in, 1, 2P + 1). Differentiable in ``weight``."""
+    phases, _, in_phases, width = onehot.shape
+    out_ch, in_ch, _ = weight.shape
     with torch.autocast(weight.device.type, enabled=False):  # place the weights in their own precision
         placed = torch.einsum("rjqm,oij->roqim", onehot.to(weight), weight)
-    return placed.reshape(phases * out_ch, in_phases * in_ch, 1, 2 * reach + 1), reach
+    return placed.reshape(phases * out_ch, in_phases * in_ch, 1, width)
 
 
 def _phase_view(x: torch.Tensor, phases: int) -> torch.Tensor:

@@ -16,6 +16,7 @@ from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, m
                                   require_scored, split_recordings)
 from sleep_kd.engine.restore import check_compatible, model_from_checkpoint
 from sleep_kd.errors import InputError
+from sleep_kd.fast_training import for_training
 from sleep_kd.models import context_epochs_of, create_model
 from sleep_kd.models.context import encoder_config
 from sleep_kd.strategies import Strategy, StrategyStep, build_step, freeze
@@ -114,6 +115,8 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
         if strategy.teacher else None
     if teacher is not None:
         teacher = freeze(teacher).to(accelerator.device)
+    if config["train"]["fast_training"]:  # equivalent, faster layers; parameters and state_dict keys unchanged
+        model, teacher = for_training(model), teacher if teacher is None else for_training(teacher)
     class_weights = balanced_weights(train_set.labels, config["data"]["n_classes"]).to(accelerator.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["train"]["lr"],
                                  weight_decay=config["train"]["weight_decay"],

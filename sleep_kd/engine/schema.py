@@ -276,6 +276,7 @@ SCHEMA: dict[str, Rule] = {
     "train.cpu": Bool(),
     "train.deterministic": Bool(),
     "train.compile": Bool(),
+    "train.fast_training": Bool(),
     "train.collective_timeout_s": Float(low=0, low_open=True),
     "paths.runs": Text(what="a folder path"),
     "paths.out": Text(nullable=True, what="a folder path"),
