@@ -48,6 +48,9 @@ def with_threads(fn, threads: int):
     return run
 
 
+first_call: dict[str, float] = {}  # seconds of each compiled step's first call (the compile)
+
+
 def build(settings, *, compile_too: bool, plain_too: bool = False):
     """Steps and their FLOPs per call, keyed by setting name.
 
@@ -57,14 +60,16 @@ def build(settings, *, compile_too: bool, plain_too: bool = False):
     (``/plain``) beside each setting.
     """
     steps, flops = {}, {}
+    first_call.clear()
     for model, batch, precision, threads in settings:
         variants = [(False, True)] + ([(True, True)] if compile_too else []) + ([(False, False)] if plain_too else [])
         work = count_flops(BareStep(model, batch_size=batch, precision=precision, fast=False))
         for compiled, fast in variants:
             step = BareStep(model, batch_size=batch, precision=precision, fast=fast)
-            if compiled:
-                step.model = torch.compile(step.model)
             name = setting_name(model, batch, precision, threads, compiled) + ("" if fast else "/plain")
+            if compiled:  # the first call compiles (inductor's cache, if warm, shortens it): timed apart
+                step.model = torch.compile(step.model)
+                first_call[name] = timed(with_threads(step, threads))
             flops[name] = work
             steps[name] = (with_threads(step, threads), step.windows)
     return steps, flops
@@ -110,7 +115,10 @@ def main(argv=None) -> dict:
         figures["settings"][name] = {"flop_efficiency": round(median(ratios), 4),
                                      "gflop_per_step": round(flops[name] / 1e9, 3),
                                      "windows_per_s": round(batch / median(times[name]), 1)}
-        print(f"{name:32s} efficiency {median(ratios):.3f}  {batch / median(times[name]):7.1f} windows/s")
+        if name in first_call:
+            figures["settings"][name]["first_call_s"] = round(first_call[name], 1)
+        print(f"{name:32s} efficiency {median(ratios):.3f}  {batch / median(times[name]):7.1f} windows/s"
+              + (f"  (first call, compiling: {first_call[name]:.1f} s)" if name in first_call else ""))
     base = setting_name("utime_small", 64, "no", 2)
     for name in steps:  # speed of each setting relative to the fp32 batch-64 default, per window
         if base in steps and name != base:

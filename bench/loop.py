@@ -1,6 +1,6 @@
 """Loop efficiency: the real training loop's windows/s over a bare loop of the same step.
 
-``python bench/loop.py [--quick] [--strategies ecg_base,kd_temp] [--precision bf16] [--workers 0]``
+``python bench/loop.py [--quick] [--strategies ecg_base,kd_temp] [--precision bf16] [--workers 0] [--context 20]``
 
 The real side is ``train_loop.main([...])`` on a synthetic cohort (HDF5 reads, normalisation,
 Accelerate, the finiteness check, logging): its rate is TensorBoard's ``train/epochs_per_s``
@@ -43,7 +43,7 @@ def tb_rates(run_dir: Path) -> list[float]:
 
 
 def real_run(strategy: str, *, data: Path, work: Path, teacher: Path | None, batch: int, precision: str,
-             steps: int, log_every: int, workers: int) -> float:
+             steps: int, log_every: int, workers: int, init: Path | None = None, context: int = 0) -> float:
     """Windows/s of ``train_loop.py`` (median of its logged rates after the first)."""
     import train_loop
 
@@ -51,8 +51,12 @@ def real_run(strategy: str, *, data: Path, work: Path, teacher: Path | None, bat
     argv = ["--strategy", strategy, "--data", str(data), "--out", str(out), "--runs", str(work / "runs"),
             "--cpu", "--batch-size", str(batch), "--mixed-precision", precision, "--max-steps", str(steps),
             "--epochs", "1000", "--set", f"train.log_every={log_every}", "--set", f"data.num_workers={workers}"]
+    if context:
+        argv += ["--model", "context_small", "--set", f"model.context_epochs={context}"]
     if teacher is not None:
-        argv += ["--teacher", str(teacher), "--init", str(teacher)]
+        argv += ["--teacher", str(teacher)]
+    if init is not None:  # feat_wce and feat_temp start from an ECG feat_train run
+        argv += ["--init", str(init)]
     code = train_loop.main(argv)
     if code:
         raise RuntimeError(f"train_loop.py {' '.join(argv)} exited with {code}")
@@ -63,20 +67,23 @@ def real_run(strategy: str, *, data: Path, work: Path, teacher: Path | None, bat
 class BareStrategyStep:
     """The strategy's own step and Adam on one in-memory batch: what the loop would do with free data."""
 
-    def __init__(self, strategy: str, *, batch: int, precision: str, check_finite: bool = False) -> None:
+    def __init__(self, strategy: str, *, batch: int, precision: str, check_finite: bool = False,
+                 context: int = 0) -> None:
         from sleep_kd.fast_training import for_training
         from sleep_kd.models import create_model
         from sleep_kd.strategies import build_step, get_strategy
 
         spec = get_strategy(strategy)
-        self.model = for_training(create_model("utime_small", n_classes=4).train())  # as the trainer runs it
-        teacher = for_training(create_model("utime_small", n_classes=4)) if spec.teacher else None
+        name, options = ("context_small", {"context_epochs": context}) if context else ("utime_small", {})
+        self.model = for_training(create_model(name, n_classes=4, **options).train())  # as the trainer runs it
+        teacher = for_training(create_model(name, n_classes=4, **options)) if spec.teacher else None
         self.step = build_step(spec, student=self.model, teacher=teacher, class_weights=torch.ones(4))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
-        signal = torch.rand(batch, 1, self.model.n_times)
-        self.batch = {"eeg": signal, "ecg": signal.clone(), "label": torch.randint(0, 4, (batch,))}
+        items = (max(1, batch // context), context) if context else (batch,)  # as the trainer batches sequences
+        signal = torch.rand(*items, 1, self.model.n_times)
+        self.batch = {"eeg": signal, "ecg": signal.clone(), "label": torch.randint(0, 4, items)}
         self.bf16, self.check = precision == "bf16", check_finite
-        self.size = batch
+        self.size = signal.shape[0] * (context or 1)  # windows a step
 
     def __call__(self) -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
@@ -104,6 +111,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--log-every", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per real run (default 16)")
+    parser.add_argument("--context", type=int, default=0,
+                        help="T > 0: context_small over T epochs (the demo's context preset: 20)")
     args = parser.parse_args(argv)
     args.precision = resolve_mixed_precision(args.precision, cuda=False)[0]
     strategies = args.strategies.split(",") if args.strategies else (["ecg_base", "kd_temp"] if args.quick
@@ -111,23 +120,29 @@ def main(argv=None) -> dict:
     batch = args.batch_size or (8 if args.quick else 64)
     rounds, steps = args.rounds or (1 if args.quick else 3), args.steps or (6 if args.quick else 16)
     log_every = args.log_every or (2 if args.quick else 4)
-    figures: dict = {"batch_size": batch, "precision": args.precision, "workers": args.workers,
+    figures: dict = {"batch_size": batch, "precision": args.precision, "workers": args.workers, "context": args.context,
                      "log_every": log_every, "steps_per_run": steps, "strategies": {}}
     with temp_dir("loop") as tmp:
         work = Path(tmp)
         data = make_cohort(work, n_subjects=6 if args.quick else 8, hours=0.25 if args.quick else 1.0)
         teacher_run = work / "run_eeg_base"
         real_run("eeg_base", data=data, work=work, teacher=None, batch=batch, precision=args.precision,
-                 steps=2, log_every=1, workers=0)
+                 steps=2, log_every=1, workers=0, context=args.context)
         teacher = teacher_run / "best"
+        init = None
+        if {"feat_temp", "feat_wce"} & set(strategies):
+            real_run("feat_train", data=data, work=work, teacher=teacher, batch=batch, precision=args.precision,
+                     steps=2, log_every=1, workers=0, context=args.context)
+            init = work / "run_feat_train" / "best"
         for strategy in strategies:
             needs = strategy in ("feat_train", "kd_temp", "feat_temp", "feat_wce")
-            bare = BareStrategyStep(strategy, batch=batch, precision=args.precision)
+            bare = BareStrategyStep(strategy, batch=batch, precision=args.precision, context=args.context)
             real, free = [], []
             for _ in range(rounds):
                 real.append(real_run(strategy, data=data, work=work, teacher=teacher if needs else None, batch=batch,
                                      precision=args.precision, steps=steps, log_every=log_every,
-                                     workers=args.workers))
+                                     workers=args.workers, init=init if strategy in ("feat_temp", "feat_wce") else None,
+                                     context=args.context))
                 free.append(bare_rate(bare, steps // 2))
             ratio = median([r / f for r, f in zip(real, free)])
             figures["strategies"][strategy] = {"loop_efficiency": round(ratio, 3),
