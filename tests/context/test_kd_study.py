@@ -179,3 +179,36 @@ def test_teacher_signal_of_the_study_folder(study, tmp_path):
         assert set(fold) >= {"ecg_base", "kd_temp-0", "kd_temp-1"}  # the grid's two temperatures
     mean = report["summary"]["test"]["teacher_agree_true"]
     assert mean == pytest.approx(np.mean([f["teacher_agree_true"] for f in report["per_fold"]["test"]]))
+
+
+def test_at_probe_of_the_study_folder(study, tmp_path):
+    import at_probe
+
+    out = tmp_path / "probe.json"
+    truth = Path(json.loads((study["runs_folder"] / "fold0" / "context8" / "eeg_base" / "best" / "config.json")
+                            .read_text())["data"]["path"]).parent / "edf" / "truth"
+    assert at_probe.main([str(study["runs_folder"]), "--context", "8", "--train-windows", "100", "--truth", str(truth),
+                          "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["folds"] == ["fold0", "fold1"]
+    for fold in report["per_fold"]:
+        assert fold["train_windows"] == 100 and fold["test_windows"] > 0
+        assert {"probe_kappa_vs_scored", "probe_kappa_vs_true"} == set(fold["eeg_teacher"])
+        for name in ("ecg_base", "feat_train-0", "untrained"):
+            distances = [fold[name][f"at_distance_{g}"] for g in at_probe.GROUPS]
+            assert all(d >= 0 for d in distances) and any(d > 0 for d in distances)
+            assert -1 <= fold[name]["probe_kappa_vs_true"] <= 1
+    mean = report["summary"]["untrained"]["at_distance_encoder"]
+    assert mean == pytest.approx(sum(f["untrained"]["at_distance_encoder"] for f in report["per_fold"]) / 2)
+
+
+def test_at_probe_distance_of_known_maps_and_its_refusals(tmp_path, capsys):
+    import numpy as np
+    import at_probe
+
+    student = {g: [np.array([[1.0, 0.0]]), np.array([[0.6, 0.8]])] for g in at_probe.GROUPS}
+    teacher = {g: [np.array([[0.0, 1.0]]), np.array([[0.6, 0.8]])] for g in at_probe.GROUPS}
+    assert at_probe.map_distance(student, teacher) == {g: pytest.approx(0.5) for g in at_probe.GROUPS}  # (1 + 0) / 2
+    assert at_probe.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path}: no fold*/context20 with eeg_base/best and feat_train-*/best "
+                                       "(a kd_study.py runs folder that trained feat_train?)\n")
