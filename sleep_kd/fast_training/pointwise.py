@@ -25,4 +25,5 @@ class PointwiseConv1d(nn.Conv1d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.einsum("oc,bcl->bol", self.weight[..., 0], x)
-        return out if self.bias is None else out + self.bias[:, None]
+        # In the product's dtype, as Conv1d adds its bias (bf16 under autocast, not promoted to float32).
+        return out if self.bias is None else out + self.bias[:, None].to(out.dtype)

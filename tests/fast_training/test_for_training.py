@@ -76,3 +76,21 @@ def test_a_swapped_model_scores_as_the_plain_one():
 def test_a_conv_that_is_not_stride_one_is_refused():
     with pytest.raises(ValueError, match="stride-1, ungrouped, zero-padded"):
         UpsampledConv1d.taking_over(torch.nn.Conv1d(4, 4, 3, stride=2), scale=2)
+
+
+def test_under_bf16_autocast_the_swapped_layers_give_the_plain_layers_dtypes():
+    plain, fast = _pair("utime_small", TINY)
+    plain, fast = plain.float(), fast.float()
+    x = _input(plain).float()
+    seen = {}
+    for name, model in (("plain", plain), ("fast", fast)):
+        hooks = [getattr(model, layer).register_forward_hook(
+            lambda mod, i, o, key=(name, layer): seen.__setitem__(key, o.dtype)) for layer in ("dense", "classify")]
+        hooks.append(model.decoder[-1].reduce.conv.register_forward_hook(
+            lambda mod, i, o, key=(name, "up"): seen.__setitem__(key, o.dtype)))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            model(x)
+        for hook in hooks:
+            hook.remove()
+    for layer in ("dense", "classify", "up"):
+        assert seen[("fast", layer)] == seen[("plain", layer)] == torch.bfloat16, layer
