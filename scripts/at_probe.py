@@ -164,17 +164,6 @@ def fold_probe(folder: Path, *, train_windows: int, truth_dir: Path | None) -> d
     return out
 
 
-def mean_over_folds(per_fold: list[dict]) -> dict:
-    """Mean over folds of every number (nested dicts kept; a name missing in a fold is left out there)."""
-    result = {}
-    for name, value in per_fold[0].items():
-        if isinstance(value, dict):
-            result[name] = mean_over_folds([f[name] for f in per_fold if name in f])
-        else:
-            result[name] = float(np.mean([f[name] for f in per_fold]))
-    return result
-
-
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -198,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         args.truth = beside if beside.is_dir() else None
     elif not args.truth.is_dir():
         raise InputError(f"--truth {args.truth}: no such folder")
+    from teacher_signal import mean_over_folds, write_report
+
     per_fold = [fold_probe(f, train_windows=args.train_windows, truth_dir=args.truth) for f in folders]
     summary = mean_over_folds(per_fold)
     print(f"[at_probe] {len(folders)} fold(s), context {args.context}, mean over folds:")
@@ -205,10 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(value, dict):
             print(f"   {name}: " + ", ".join(f"{k} {v:.3g}" for k, v in value.items()))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"command": "python scripts/at_probe.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]), "folds": [f.parent.name for f in folders],
-            "per_fold": per_fold, "summary": summary}, indent=1) + "\n")
+        write_report(args.out, "at_probe.py", argv, folders, per_fold=per_fold, summary=summary)
     return 0
 
 

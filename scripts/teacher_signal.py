@@ -140,6 +140,14 @@ def mean_over_folds(per_fold: list[dict]) -> dict:
     return result
 
 
+def write_report(out: Path, script: str, argv: list[str] | None, folders: list[Path], **parts) -> None:
+    """A per-fold report as JSON: the command that made it, the folds read, then ``parts``."""
+    command = f"python scripts/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"command": command, "folds": [f.parent.name for f in folders], **parts},
+                              indent=1) + "\n")
+
+
 def print_table(summary: dict) -> None:
     for split, figures in summary.items():
         print(f"[teacher_signal] {split} subjects, mean over folds:")
@@ -174,10 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {split: mean_over_folds(rows) for split, rows in per_split.items()}
     print_table(summary)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"command": "python scripts/teacher_signal.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]), "folds": [f.parent.name for f in folders],
-            "per_fold": per_split, "summary": summary}, indent=1) + "\n")
+        write_report(args.out, "teacher_signal.py", argv, folders, per_fold=per_split, summary=summary)
     return 0
 
 
