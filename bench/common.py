@@ -108,13 +108,14 @@ class BareStep:
 
     def __init__(self, model_name: str = "utime_small", *, batch_size: int, precision: str = "no",
                  n_classes: int = 4, teacher: bool = False, taps: bool = False, seed: int = 0,
-                 fast: bool = True) -> None:
+                 fast: bool = True, compiled: bool = False) -> None:
         from sleep_kd.fast_training import for_training
         from sleep_kd.models import context_epochs_of, create_model
 
         torch.manual_seed(seed)
-        form = for_training if fast else (lambda m: m)  # fast: the trainer's default (train.fast_training)
-        self.model = form(create_model(model_name, n_classes=n_classes).train())
+        form = for_training if fast else (lambda m, **_: m)  # fast: the trainer's default (train.fast_training)
+        # compiled: the student's forms for torch.compile (train.compile), as the trainer builds them.
+        self.model = form(create_model(model_name, n_classes=n_classes).train(), compiled=compiled)
         self.teacher = form(create_model(model_name, n_classes=n_classes).eval()) if teacher else None
         self.taps = taps
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)

@@ -65,7 +65,7 @@ def build(settings, *, compile_too: bool, plain_too: bool = False):
         variants = [(False, True)] + ([(True, True)] if compile_too else []) + ([(False, False)] if plain_too else [])
         work = count_flops(BareStep(model, batch_size=batch, precision=precision, fast=False))
         for compiled, fast in variants:
-            step = BareStep(model, batch_size=batch, precision=precision, fast=fast)
+            step = BareStep(model, batch_size=batch, precision=precision, fast=fast, compiled=compiled and fast)
             name = setting_name(model, batch, precision, threads, compiled) + ("" if fast else "/plain")
             if compiled:  # the first call compiles (inductor's cache, if warm, shortens it): timed apart
                 step.model = torch.compile(step.model)

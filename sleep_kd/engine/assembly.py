@@ -116,7 +116,9 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     if teacher is not None:
         teacher = freeze(teacher).to(accelerator.device)
     if config["train"]["fast_training"]:  # equivalent, faster layers; parameters and state_dict keys unchanged
-        model, teacher = for_training(model), teacher if teacher is None else for_training(teacher)
+        # accelerator.prepare compiles the student alone (train.compile); the teacher stays eager.
+        model = for_training(model, compiled=config["train"]["compile"])
+        teacher = teacher if teacher is None else for_training(teacher)
     class_weights = balanced_weights(train_set.labels, config["data"]["n_classes"]).to(accelerator.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["train"]["lr"],
                                  weight_decay=config["train"]["weight_decay"],

@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 from sleep_kd.deploy import for_scoring
-from sleep_kd.fast_training import PointwiseConv1d, UpsampledConv1d, for_training
+from sleep_kd.fast_training import Conv1dAsConv2d, PointwiseConv1d, UpsampledConv1d, for_training
 from sleep_kd.models import create_model
 
 TINY = dict(sfreq=10.0, window_s=12.0, filters=[4, 6], pool_sizes=[4, 3], bottleneck_filters=8)
@@ -20,10 +20,10 @@ ARCHITECTURES = [
 ]
 
 
-def _pair(name, overrides):
+def _pair(name, overrides, compiled=False):
     torch.manual_seed(5)
     plain = create_model(name, n_classes=4, **overrides).double().train()
-    return plain, for_training(copy.deepcopy(plain))
+    return plain, for_training(copy.deepcopy(plain), compiled=compiled)
 
 
 def _input(model, batch=3):
@@ -32,10 +32,12 @@ def _input(model, batch=3):
     return torch.randn(*shape, model.in_channels, model.n_times, dtype=torch.float64)
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "forms_for_compile"])
 @pytest.mark.parametrize("name, overrides", ARCHITECTURES)
-def test_training_forward_gradients_and_statistics_equal_the_plain_network(name, overrides):
-    plain, fast = _pair(name, overrides)
+def test_training_forward_gradients_and_statistics_equal_the_plain_network(name, overrides, compiled):
+    plain, fast = _pair(name, overrides, compiled)
     assert any(isinstance(m, UpsampledConv1d) for m in fast.modules())
+    assert any(isinstance(m, Conv1dAsConv2d) for m in fast.modules()) == compiled
     x = _input(plain)
     a, b = plain(x), fast(x)
     torch.testing.assert_close(b, a, rtol=0, atol=1e-12)
@@ -94,3 +96,36 @@ def test_under_bf16_autocast_the_swapped_layers_give_the_plain_layers_dtypes():
             hook.remove()
     for layer in ("dense", "classify", "up"):
         assert seen[("fast", layer)] == seen[("plain", layer)] == torch.bfloat16, layer
+
+
+def test_the_forms_for_compile_take_every_block_convolution_and_keep_the_parameters():
+    model = create_model("utime_small", n_classes=4)
+    before = dict(model.named_parameters())
+    keys = list(model.state_dict())
+    for_training(model, compiled=True)
+    assert list(model.state_dict()) == keys
+    assert all(p is before[k] for k, p in model.named_parameters())
+    assert [type(m) for m in model.modules() if type(m) is torch.nn.Conv1d] == []
+    # 4 encoder levels x 2, the bottleneck's 2, 4 decoder levels x 2 after the concatenation.
+    assert sum(isinstance(m, Conv1dAsConv2d) for m in model.modules()) == 18
+    for_training(model, compiled=True)
+    assert sum(isinstance(m, Conv1dAsConv2d) for m in model.modules()) == 18
+
+
+def test_a_strided_convolution_is_refused_as_conv2d():
+    with pytest.raises(ValueError, match="stride-1, ungrouped, zero-padded Conv1d with numeric padding"):
+        Conv1dAsConv2d.taking_over(torch.nn.Conv1d(4, 4, 3, stride=2))
+
+
+def test_the_compiled_forms_train_the_plain_networks_gradients():
+    """Under torch.compile (inductor, channels-last) the step equals the plain eager network's."""
+    torch.manual_seed(5)
+    plain = create_model("utime_small", n_classes=4, **TINY).train()
+    fast = torch.compile(for_training(copy.deepcopy(plain), compiled=True))
+    x = _input(plain, batch=4).float()
+    a, b = plain(x), fast(x)
+    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    a.square().sum().backward()
+    b.square().sum().backward()
+    for (key, p), q in zip(plain.named_parameters(), fast.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-4, msg=key)
