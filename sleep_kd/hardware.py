@@ -3,8 +3,11 @@
 Training (``train.mixed_precision: auto``), scoring (``evaluate.py --precision auto``) and the
 benchmarks all ask :func:`native_bf16`. bf16 autocast only pays off where the hardware has bf16
 arithmetic: CUDA GPUs of compute capability 8.0 and later, and CPUs with AVX512-BF16 or AMX,
-where oneDNN runs bf16 kernels. On an AVX2-only CPU oneDNN emulates bf16 and a training step is
-several times slower than in fp32 (see ``bench/README.md``), so ``auto`` picks fp32 there.
+where oneDNN runs bf16 kernels. Elsewhere oneDNN emulates bf16 and a training step is slower
+than in fp32 (see ``bench/README.md``): 0.07-0.2x on AVX2-only CPUs, 0.76x on an AVX-512 Xeon
+without AVX512-BF16, so ``auto`` picks fp32 there. oneDNN's own check
+(``torch.ops.mkldnn._is_mkldnn_bf16_supported``) is not enough: it says yes on any AVX-512 CPU
+(AVX512BW/VL/DQ), where it can emulate bf16, so the CPU's flags must name bf16 arithmetic too.
 
 ``SLEEP_KD_NATIVE_BF16=0`` (or ``1``) overrides the CPU check, to try the fallback on a machine
 that has bf16, or to force bf16 where the check is wrong.
@@ -39,11 +42,38 @@ def native_bf16(*, cuda: bool) -> bool:
     return cpu_runs_bf16_natively()
 
 
+# oneDNN ISAs (ONEDNN_MAX_CPU_ISA) below AVX512_CORE_BF16: capped at one of them, oneDNN emulates bf16.
+ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+X86_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of bf16 arithmetic on x86
+
+
 def cpu_runs_bf16_natively() -> bool:
-    """oneDNN's own answer: AVX512-BF16 (or AMX) present, so its bf16 kernels are not emulated."""
+    """True where oneDNN runs bf16 kernels and the CPU has bf16 arithmetic (so they are not emulated).
+
+    On x86 the CPU must report AVX512-BF16 or AMX-BF16 and oneDNN must not be capped below
+    AVX512_CORE_BF16 (``ONEDNN_MAX_CPU_ISA``, how the emulated case is imitated on a bf16 CPU).
+    Elsewhere (aarch64, where torch's check is the CPU's own bf16 feature) and where the flags
+    cannot be read, oneDNN's answer stands.
+    """
+    if not onednn_has_bf16():
+        return False
+    flags = cpu_flags()
+    if platform.machine().lower() not in ("x86_64", "amd64") or flags is None:
+        return True
+    return bool(set(X86_BF16_FLAGS) & flags) and not onednn_capped_below_bf16()
+
+
+def onednn_has_bf16() -> bool:
+    """oneDNN's check: bf16 kernels available, natively or emulated (yes on any AVX-512 CPU)."""
     import torch
 
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def onednn_capped_below_bf16() -> bool:
+    """Whether ``ONEDNN_MAX_CPU_ISA`` (or its old name ``DNNL_MAX_CPU_ISA``) names an ISA without bf16."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or ""
+    return cap.strip().upper() in ISAS_WITHOUT_BF16
 
 
 def resolve_mixed_precision(requested: str, *, cuda: bool) -> tuple[str, str]:
@@ -79,11 +109,16 @@ def cpu_model() -> str:
 
 def cpu_speed_flags() -> list[str]:
     """Which of :data:`SPEED_FLAGS` this CPU reports (Linux; empty elsewhere)."""
+    present = cpu_flags() or set()
+    return [flag for flag in SPEED_FLAGS if flag in present]
+
+
+def cpu_flags() -> set[str] | None:
+    """The first CPU's feature flags from /proc/cpuinfo (x86 ``flags``, aarch64 ``Features``), or None."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                present = set(line.split(":", 1)[1].split())
-                return [flag for flag in SPEED_FLAGS if flag in present]
+            if line.startswith(("flags", "Features")):
+                return set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return []
+    return None

@@ -83,3 +83,57 @@ def test_a_cpu_limited_to_avx2_is_seen_as_without_native_bf16(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert result.stdout.strip() == "no"
+
+
+@pytest.fixture
+def cpu(monkeypatch):
+    """``cpu(flags, onednn=True, machine="x86_64")``: pretend the CPU reports these flags."""
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+
+    def pretend(flags, *, onednn: bool = True, machine: str = "x86_64") -> None:
+        monkeypatch.setattr(hardware, "cpu_flags", lambda: None if flags is None else set(flags.split()))
+        monkeypatch.setattr(hardware, "onednn_has_bf16", lambda: onednn)
+        monkeypatch.setattr(hardware.platform, "machine", lambda: machine)
+    return pretend
+
+
+ICE_LAKE = "fma avx avx2 avx512f avx512dq avx512bw avx512vl avx512_vnni"  # AVX-512, no bf16 arithmetic
+
+
+def test_an_avx512_cpu_without_avx512_bf16_is_not_native_although_onednn_says_bf16(cpu):
+    """oneDNN's check says yes on any AVX-512 CPU; there bf16 is emulated (0.76x of fp32, bench/README.md)."""
+    cpu(ICE_LAKE, onednn=True)
+    assert hardware.cpu_runs_bf16_natively() is False
+
+
+@pytest.mark.parametrize("extra", ["avx512_bf16", "amx_bf16 amx_tile"])
+def test_a_cpu_with_bf16_arithmetic_is_native(cpu, extra):
+    cpu(f"{ICE_LAKE} {extra}")
+    assert hardware.cpu_runs_bf16_natively() is True
+
+
+def test_no_onednn_bf16_means_not_native_whatever_the_flags(cpu):
+    cpu(f"{ICE_LAKE} avx512_bf16", onednn=False)
+    assert hardware.cpu_runs_bf16_natively() is False
+
+
+@pytest.mark.parametrize("cap, native", [("AVX512_CORE_VNNI", False), ("avx2", False), ("AVX512_CORE_BF16", True),
+                                         ("AVX512_CORE_AMX", True), ("ALL", True)])
+def test_a_onednn_isa_cap_below_bf16_makes_a_bf16_cpu_emulate(cpu, monkeypatch, cap, native):
+    cpu(f"{ICE_LAKE} avx512_bf16")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert hardware.cpu_runs_bf16_natively() is native
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_off_x86_or_without_cpuinfo_onednn_decides(cpu, onednn):
+    cpu("fp asimd bf16", onednn=onednn, machine="aarch64")
+    assert hardware.cpu_runs_bf16_natively() is onednn
+    cpu(None, onednn=onednn)
+    assert hardware.cpu_runs_bf16_natively() is onednn
+
+
+def test_the_speed_flags_are_read_from_the_flags_line(cpu):
+    cpu(f"{ICE_LAKE} avx512_bf16")
+    assert hardware.cpu_speed_flags() == ["avx2", "fma", "avx512f", "avx512_bf16"]
