@@ -35,6 +35,7 @@ class RunParts:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     step: StrategyStep
+    val_step: StrategyStep  # the same step over the eager student (it differs with train.compile)
 
 
 def load_prerequisite(config: Mapping, role: str, model_config: Mapping, *, modality: str) -> torch.nn.Module | None:
@@ -102,7 +103,7 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     require_scored(train_set, split="train")
     require_scored(val_set, split="val")
     pin = accelerator.device.type == "cuda"
-    train_loader = make_loader(train_set, config, shuffle=True, pin_memory=pin)
+    train_loader = make_loader(train_set, config, shuffle=True, pin_memory=pin, whole_batches=config["train"]["compile"])
     val_loader = make_loader(val_set, config, shuffle=False, pin_memory=pin)
 
     start = load_prerequisite(config, "init", model.config, modality=strategy.student_modality) \
@@ -126,7 +127,12 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
     step = build_step(strategy, student=model, teacher=teacher, loss_options=config["loss"],
                       class_weights=class_weights)
-    return RunParts(path, splits, train_set, val_set, train_loader, val_loader, model, optimizer, step)
+    # Validation runs the student eager (the same parameters): a compiled one would compile again for
+    # evaluation mode, no_grad and each new batch size, which costs more than it saves.
+    val_step = step if not config["train"]["compile"] else build_step(
+        strategy, student=getattr(model, "_orig_mod", model), teacher=teacher, loss_options=config["loss"],
+        class_weights=class_weights)
+    return RunParts(path, splits, train_set, val_set, train_loader, val_loader, model, optimizer, step, val_step)
 
 
 def checkpoint_record(config: Mapping, strategy: Strategy, parts: RunParts, model_config: Mapping) -> dict:

@@ -137,13 +137,16 @@ def make_dataset(path: Path, recordings: Sequence[str], config: Mapping, *, sfre
     return CohortWindows(path, **options)
 
 
-def make_loader(dataset: CohortWindows, config: Mapping, *, shuffle: bool, pin_memory: bool) -> DataLoader:
+def make_loader(dataset: CohortWindows, config: Mapping, *, shuffle: bool, pin_memory: bool,
+                whole_batches: bool = False) -> DataLoader:
     """A DataLoader; shuffled loaders use :class:`EpochShuffleSampler` seeded by ``config.seed``.
 
     ``train.batch_size`` counts epochs: a loader of T-epoch sequences takes ``batch_size // T``
     (at least 1) sequences per batch, so a step costs about the same with and without context.
     ``train.windows_per_epoch`` (> 0) counts epochs too: a shuffled loader draws that many scored
     windows (``// T`` sequences) at random each epoch instead of all of them.
+    ``whole_batches``: leave out the last, partial batch of each epoch (a compiled step keeps one
+    batch shape; a new shape would compile again), unless an epoch holds less than one batch.
     """
     workers = config["data"]["num_workers"]
     sequences = isinstance(dataset, CohortSequences)
@@ -157,9 +160,10 @@ def make_loader(dataset: CohortWindows, config: Mapping, *, shuffle: bool, pin_m
         sampler = SequenceShuffleSampler(dataset, seed=config["seed"], per_epoch=per_epoch)
     else:
         sampler = EpochShuffleSampler(len(dataset), seed=config["seed"], per_epoch=per_epoch)
+    drop_last = whole_batches and len(sampler if sampler is not None else dataset) >= batch_size
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=False,
                       num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
-                      drop_last=False, worker_init_fn=leave_stop_signals_to_the_trainer if workers else None)
+                      drop_last=drop_last, worker_init_fn=leave_stop_signals_to_the_trainer if workers else None)
 
 
 def leave_stop_signals_to_the_trainer(worker_id: int) -> None:

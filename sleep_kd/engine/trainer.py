@@ -210,7 +210,7 @@ def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping
     early-stopping count alone, so a run stopped there and resumed ends equal to one never stopped.
     """
     parts.model.eval()
-    predictions = predict(accelerator, parts.val_loader, parts.step)
+    predictions = predict(accelerator, parts.val_loader, parts.val_step)
     metrics = validation_metrics(predictions, config["data"]["n_classes"])
     metrics.update(epoch=epoch + 1, step=progress.global_step)
     accelerator.log({f"val/{k}": v for k, v in metrics.items() if k not in ("epoch", "step")},
