@@ -1,6 +1,6 @@
 """Loop efficiency: the real training loop's windows/s over a bare loop of the same step.
 
-``python bench/loop.py [--quick] [--strategies ecg_base,kd_temp] [--precision bf16] [--workers 0] [--context 20]``
+``python bench/loop.py [--quick] [--strategies ecg_base,kd_temp] [--precision bf16] [--workers 0] [--context 20] [--compile]``
 
 The real side is ``train_loop.main([...])`` on a synthetic cohort (HDF5 reads, normalisation,
 Accelerate, the finiteness check, logging): its rate is TensorBoard's ``train/epochs_per_s``
@@ -8,7 +8,9 @@ Accelerate, the finiteness check, logging): its rate is TensorBoard's ``train/ep
 same strategy step (same networks, loss terms, batch, precision; the teacher forward included)
 with Adam on a batch already in memory. Rounds alternate real, bare; the figure is the median
 of per-round ratios. A second table times the bare step with and without the per-step
-``bool(torch.isfinite(loss))`` read, to price it.
+``bool(torch.isfinite(loss))`` read, to price it. ``--compile``: both sides ``torch.compile`` the
+student (``train.compile``; its compile falls in the real side's first, dropped, reading and in the
+bare side's untimed first call).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ def tb_rates(run_dir: Path) -> list[float]:
 
 
 def real_run(strategy: str, *, data: Path, work: Path, teacher: Path | None, batch: int, precision: str,
-             steps: int, log_every: int, workers: int, init: Path | None = None, context: int = 0) -> float:
+             steps: int, log_every: int, workers: int, init: Path | None = None, context: int = 0,
+             compiled: bool = False) -> float:
     """Windows/s of ``train_loop.py`` (median of its logged rates after the first)."""
     import train_loop
 
@@ -57,6 +60,9 @@ def real_run(strategy: str, *, data: Path, work: Path, teacher: Path | None, bat
         argv += ["--teacher", str(teacher)]
     if init is not None:  # feat_wce and feat_temp start from an ECG feat_train run
         argv += ["--init", str(init)]
+    if compiled:  # a fresh dynamo state: many runs in one process would pass its recompile limit
+        torch._dynamo.reset()
+        argv += ["--set", "train.compile=true"]
     code = train_loop.main(argv)
     if code:
         raise RuntimeError(f"train_loop.py {' '.join(argv)} exited with {code}")
@@ -68,14 +74,14 @@ class BareStrategyStep:
     """The strategy's own step and Adam on one in-memory batch: what the loop would do with free data."""
 
     def __init__(self, strategy: str, *, batch: int, precision: str, check_finite: bool = False,
-                 context: int = 0) -> None:
+                 context: int = 0, compiled: bool = False) -> None:
         from sleep_kd.fast_training import for_training
         from sleep_kd.models import create_model
         from sleep_kd.strategies import build_step, get_strategy
 
         spec = get_strategy(strategy)
         name, options = ("context_small", {"context_epochs": context}) if context else ("utime_small", {})
-        self.model = for_training(create_model(name, n_classes=4, **options).train())  # as the trainer runs it
+        self.model = for_training(create_model(name, n_classes=4, **options).train(), compiled=compiled)  # as trained
         teacher = for_training(create_model(name, n_classes=4, **options)) if spec.teacher else None
         self.step = build_step(spec, student=self.model, teacher=teacher, class_weights=torch.ones(4))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
@@ -84,6 +90,10 @@ class BareStrategyStep:
         self.batch = {"eeg": signal, "ecg": signal.clone(), "label": torch.randint(0, 4, items)}
         self.bf16, self.check = precision == "bf16", check_finite
         self.size = signal.shape[0] * (context or 1)  # windows a step
+        if compiled:  # the student alone, as the trainer compiles it; the first call compiles (untimed)
+            torch._dynamo.reset()
+            self.step.student = torch.compile(self.model)
+            self()
 
     def __call__(self) -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
@@ -96,7 +106,8 @@ class BareStrategyStep:
 
 
 def bare_rate(step: BareStrategyStep, steps: int) -> float:
-    """Windows/s of ``steps`` bare steps (median step time)."""
+    """Windows/s of ``steps`` bare steps (median step time), after one untimed call (a compile, if any)."""
+    step()
     return step.size / median([timed(step) for _ in range(steps)])
 
 
@@ -113,6 +124,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps per real run (default 16)")
     parser.add_argument("--context", type=int, default=0,
                         help="T > 0: context_small over T epochs (the demo's context preset: 20)")
+    parser.add_argument("--compile", action="store_true", help="train.compile on both sides")
     args = parser.parse_args(argv)
     args.precision = resolve_mixed_precision(args.precision, cuda=False)[0]
     strategies = args.strategies.split(",") if args.strategies else (["ecg_base", "kd_temp"] if args.quick
@@ -121,6 +133,7 @@ def main(argv=None) -> dict:
     rounds, steps = args.rounds or (1 if args.quick else 3), args.steps or (6 if args.quick else 16)
     log_every = args.log_every or (2 if args.quick else 4)
     figures: dict = {"batch_size": batch, "precision": args.precision, "workers": args.workers, "context": args.context,
+                     "compiled": args.compile,
                      "log_every": log_every, "steps_per_run": steps, "strategies": {}}
     with temp_dir("loop") as tmp:
         work = Path(tmp)
@@ -136,13 +149,14 @@ def main(argv=None) -> dict:
             init = work / "run_feat_train" / "best"
         for strategy in strategies:
             needs = strategy in ("feat_train", "kd_temp", "feat_temp", "feat_wce")
-            bare = BareStrategyStep(strategy, batch=batch, precision=args.precision, context=args.context)
+            bare = BareStrategyStep(strategy, batch=batch, precision=args.precision, context=args.context,
+                                    compiled=args.compile)
             real, free = [], []
             for _ in range(rounds):
                 real.append(real_run(strategy, data=data, work=work, teacher=teacher if needs else None, batch=batch,
                                      precision=args.precision, steps=steps, log_every=log_every,
                                      workers=args.workers, init=init if strategy in ("feat_temp", "feat_wce") else None,
-                                     context=args.context))
+                                     context=args.context, compiled=args.compile))
                 free.append(bare_rate(bare, steps // 2))
             ratio = median([r / f for r, f in zip(real, free)])
             figures["strategies"][strategy] = {"loop_efficiency": round(ratio, 3),

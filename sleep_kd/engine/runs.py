@@ -18,6 +18,7 @@ import json
 import os
 import pickle
 import shutil
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -165,7 +166,9 @@ def check_resume_splits(saved_file: Path, splits: Mapping, resume: Path) -> None
 def load_state(accelerator, state_dir: Path, resume: Path) -> None:
     """Restore model, optimizer, scaler and RNG states; a pickle that is not plain data is refused."""
     try:
-        accelerator.load_state(str(state_dir))
+        with warnings.catch_warnings():  # torch's multi-line advice to unpickle anyway: the error below says it
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            accelerator.load_state(str(state_dir))
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"--resume {resume}: the saved state could not be loaded safely "
