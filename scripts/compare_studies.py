@@ -1,0 +1,81 @@
+"""Two kd_study runs of the same folds, paired: B minus A per fold, mean and 95 % t interval.
+
+``python scripts/compare_studies.py A.json B.json [--strategy ecg_base]``
+
+For a change that should not change the science (a faster equivalent form, ``train.compile``):
+the same study run twice, once with it, paired by fold and context. Prints, per context, the
+validation kappa, the test kappa against the scored and against the true stages (A, B, B - A with
+its interval) and the summed training and scoring seconds of each side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kd_study import interval  # noqa: E402
+
+SCORES = (("validation kappa", lambda r: r["val_kappa"]), ("test kappa", lambda r: r["test"]["kappa"]),
+          ("test kappa vs true stages", lambda r: r["test"].get("true_kappa")))
+
+
+def paired(a: dict, b: dict, strategy: str) -> dict[int, dict]:
+    """Per context: ``{score: {"a": mean, "b": mean, "change": interval}, "seconds": (a, b)}``.
+
+    Raises ValueError when the two studies do not hold the same folds of a context.
+    """
+    table = {}
+    for context in sorted({r["context_epochs"] for r in a["rows"]}):
+        rows_a, rows_b = ({r["fold"]: r for r in s["rows"] if r["context_epochs"] == context and r["strategy"] == strategy}
+                          for s in (a, b))
+        if not rows_a or sorted(rows_a) != sorted(rows_b):
+            raise ValueError(f"context {context}: folds {sorted(rows_a)} in the first study, {sorted(rows_b)} in the second")
+        folds = sorted(rows_a)
+        entry = {}
+        for name, score in SCORES:
+            if any(score(rows_a[f]) is None or score(rows_b[f]) is None for f in folds):
+                continue
+            entry[name] = {"a": interval([score(rows_a[f]) for f in folds])["mean"],
+                           "b": interval([score(rows_b[f]) for f in folds])["mean"],
+                           "change": interval([score(rows_b[f]) - score(rows_a[f]) for f in folds])}
+        entry["seconds"] = tuple(sum(rows[f].get("fold_seconds", 0.0) for f in folds) for rows in (rows_a, rows_b))
+        table[context] = entry
+    return table
+
+
+def render(table: dict[int, dict]) -> str:
+    """A markdown table: one row per context."""
+    names = [n for n, _ in SCORES if any(n in e for e in table.values())]
+    lines = ["| | " + " | ".join(names) + " | seconds (A vs B) |", "| --- " * (len(names) + 2) + "|"]
+    for context, entry in table.items():
+        cells = []
+        for name in names:
+            e = entry.get(name)
+            cells.append("" if e is None else f"{e['a']:.3f} vs {e['b']:.3f}: {e['change']['mean']:+.3f} "
+                                              f"[{e['change']['low']:+.3f}, {e['change']['high']:+.3f}]")
+        label = "one window" if context == 0 else f"context {context}"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {entry['seconds'][0]:.0f} vs {entry['seconds'][1]:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("a", type=Path)
+    parser.add_argument("b", type=Path)
+    parser.add_argument("--strategy", default="ecg_base")
+    args = parser.parse_args(argv)
+    try:
+        table = paired(json.loads(args.a.read_text()), json.loads(args.b.read_text()), args.strategy)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"error: {args.a} against {args.b}: {error}", file=sys.stderr)
+        return 2
+    print(render(table))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
