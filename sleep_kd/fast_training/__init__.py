@@ -15,9 +15,6 @@ The forms (bench/README.md has the measured speed-ups):
   16 -> 8 channel convolution over 3,000 samples of an upsampled copy by a 16 -> 80 channel
   convolution over 300;
 - the head's 1x1 convolutions as matrix products over channels (:class:`PointwiseConv1d`);
-- in eager mode, the full-resolution block convolutions (the first encoder level's and the last
-  decoder level's, but the first, one-channel convolution) as height-1 conv2d in channels-last
-  memory, with the copies to and from it (:class:`ChannelsLastConv1d`);
 - with ``compiled=True`` (``train.compile``), every other convolution as a height-1 conv2d
   (:class:`Conv1dAsConv2d`): the same in eager mode, but it lets ``torch.compile`` run the network
   in channels-last memory with ReLU and BatchNorm fused over it.
@@ -27,7 +24,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from sleep_kd.fast_training.as_conv2d import ChannelsLastConv1d, Conv1dAsConv2d
+from sleep_kd.fast_training.as_conv2d import Conv1dAsConv2d
 from sleep_kd.fast_training.pointwise import PointwiseConv1d
 from sleep_kd.fast_training.upsampled import UpsampledConv1d
 from sleep_kd.models.blocks import DecoderLevel
@@ -53,19 +50,7 @@ def for_training(model: nn.Module, *, compiled: bool = False) -> nn.Module:
                     setattr(net, name, PointwiseConv1d.taking_over(getattr(net, name)))
     if compiled:
         _convs_as_conv2d(model)
-    else:
-        _full_resolution_convs_in_channels_last(model)
     return model
-
-
-def _full_resolution_convs_in_channels_last(model: nn.Module) -> None:
-    """Each U-Time's first encoder level's and last decoder level's block convolutions (but one-channel
-    inputs, whose gradient is not needed) replaced by :class:`ChannelsLastConv1d`."""
-    for net in list(model.modules()):
-        if isinstance(net, UTime):
-            for block in (*net.encoder[0].blocks, *net.decoder[-1].blocks):
-                if type(block.conv) is nn.Conv1d and block.conv.in_channels > 1:
-                    block.conv = ChannelsLastConv1d.taking_over(block.conv)
 
 
 def _convs_as_conv2d(model: nn.Module) -> None:
@@ -77,4 +62,4 @@ def _convs_as_conv2d(model: nn.Module) -> None:
                 setattr(parent, name, Conv1dAsConv2d.taking_over(child))
 
 
-__all__ = ["ChannelsLastConv1d", "Conv1dAsConv2d", "PointwiseConv1d", "UpsampledConv1d", "for_training"]
+__all__ = ["Conv1dAsConv2d", "PointwiseConv1d", "UpsampledConv1d", "for_training"]
