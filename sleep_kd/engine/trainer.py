@@ -152,7 +152,14 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
             run_epochs(accelerator, parts, strategy, config=config, progress=progress, out=out, stop=stop, say=say)
         finally:
             accelerator.end_training()
-    return RunResult(out=out, best_metrics=progress.best or {}, steps=progress.global_step)
+    return RunResult(out=out, best_metrics=progress.best or saved_best_metrics(out), steps=progress.global_step)
+
+
+def saved_best_metrics(out: Path) -> dict:
+    """The metrics of ``out/best`` when the run has no best record: a run stopped (--max-steps) inside
+    its first epoch saved ``best/`` from that stop's validation, which is not part of the schedule."""
+    saved = out / "best" / "metrics.json"
+    return json.loads(saved.read_text()) if saved.is_file() else {}
 
 
 def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: runs.LoopState, out: Path,

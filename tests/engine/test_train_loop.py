@@ -125,3 +125,13 @@ def test_feat_wce_student_starts_from_feat_train_weights(tiny_cohort, tmp_path, 
     near = max((trained.state_dict()[n] - begun.state_dict()[n]).abs().max().item() for n in weights)
     far = max((trained.state_dict()[n] - fresh.state_dict()[n]).abs().max().item() for n in weights)
     assert near <= 2 * 1e-3 + 1e-6 < 10 * near < far  # Adam moves a weight by at most about lr per step
+
+
+def test_a_run_stopped_inside_its_first_epoch_names_the_best_checkpoints_scores(tiny_cohort, tmp_path, train_args,
+                                                                               capsys):
+    out = tmp_path / "stopped"
+    assert train_loop.main(["--strategy", "ecg_base", *train_args(tiny_cohort, tmp_path, "--out", str(out),
+                                                                   "--max-steps", "2")]) == 0
+    done = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[sleep_kd] done:")]
+    kappa = json.loads((out / "best" / "metrics.json").read_text())["kappa"]
+    assert len(done) == 1 and f"kappa {kappa:.4f}" in done[0] and "(best: )" not in done[0]
