@@ -90,10 +90,8 @@ class BareStrategyStep:
         self.batch = {"eeg": signal, "ecg": signal.clone(), "label": torch.randint(0, 4, items)}
         self.bf16, self.check = precision == "bf16", check_finite
         self.size = signal.shape[0] * (context or 1)  # windows a step
-        if compiled:  # the student alone, as the trainer compiles it; the first call compiles (untimed)
-            torch._dynamo.reset()
+        if compiled:  # the student alone, as the trainer compiles it; bare_rate's untimed first call compiles
             self.step.student = torch.compile(self.model)
-            self()
 
     def __call__(self) -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):

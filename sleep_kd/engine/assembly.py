@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -129,9 +130,9 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
                       class_weights=class_weights)
     # Validation runs the student eager (the same parameters): a compiled one would compile again for
     # evaluation mode, no_grad and each new batch size, which costs more than it saves.
-    val_step = step if not config["train"]["compile"] else build_step(
-        strategy, student=getattr(model, "_orig_mod", model), teacher=teacher, loss_options=config["loss"],
-        class_weights=class_weights)
+    eager = getattr(model, "_orig_mod", model)  # under train.compile, the module torch.compile wraps
+    val_step = step if eager is model else copy.copy(step)
+    val_step.student = eager
     return RunParts(path, splits, train_set, val_set, train_loader, val_loader, model, optimizer, step, val_step)
 
 

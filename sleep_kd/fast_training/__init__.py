@@ -57,8 +57,7 @@ def _convs_as_conv2d(model: nn.Module) -> None:
     """Every plain ``nn.Conv1d`` child (not the forms above) replaced by :class:`Conv1dAsConv2d`."""
     for parent in list(model.modules()):
         for name, child in parent.named_children():
-            if type(child) is nn.Conv1d and child.stride == (1,) and child.groups == 1 \
-                    and child.padding_mode == "zeros" and not isinstance(child.padding, str):
+            if type(child) is nn.Conv1d and Conv1dAsConv2d.fits(child):
                 setattr(parent, name, Conv1dAsConv2d.taking_over(child))
 
 

@@ -17,10 +17,16 @@ class Conv1dAsConv2d(nn.Conv1d):
     (bench/README.md has the measured step).
     """
 
+    @staticmethod
+    def fits(conv: nn.Conv1d) -> bool:
+        """Whether ``conv`` has this form: stride 1, ungrouped, zero padding given in samples."""
+        return conv.stride == (1,) and conv.groups == 1 and conv.padding_mode == "zeros" \
+            and not isinstance(conv.padding, str)
+
     @classmethod
     def taking_over(cls, conv: nn.Conv1d) -> "Conv1dAsConv2d":
         """A layer holding ``conv``'s own weight and bias (not copies)."""
-        if conv.stride != (1,) or conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        if not cls.fits(conv):
             raise ValueError("Conv1dAsConv2d needs a stride-1, ungrouped, zero-padded Conv1d with numeric padding")
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size[0], padding=conv.padding[0],
                     dilation=conv.dilation[0], bias=conv.bias is not None, device="meta")
