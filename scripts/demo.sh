@@ -15,9 +15,9 @@
 # time: README.md, "The demo".
 #   MODEL=utime_small bash scripts/demo.sh   trains the one-window chain instead (3 x 5,000 each).
 #   EPOCHS=4 WINDOWS=6000 bash scripts/demo.sh   sets the students' budget (defaults 3 and 5000).
-# Precision: auto (the default) trains in bf16 where the CPU or GPU runs it natively (AVX512-BF16,
-# AMX, CUDA compute 8.0+) and in fp32 elsewhere, where bf16 is emulated and far slower; the first
-# lines of each run say which. Pass --mixed-precision no (or bf16) to choose yourself.
+# Precision: auto (the default) trains in fp32 on every machine: bf16 autocast spoils the ECG
+# students, natively or not (docs/precision.md); the first lines of each run say so. Pass
+# --mixed-precision bf16 to train in bf16 anyway.
 #   bash scripts/demo.sh            (extra arguments go to every train_loop.py call)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -86,12 +86,19 @@ class StrategyStep:
         return self._run(self.teacher, x)
 
     def _teacher_outputs(self, batch: Mapping[str, torch.Tensor]) -> Outputs | None:
+        """The frozen teacher's logits and taps, in float32 whatever autocast the loop runs the step under.
+
+        The distillation targets are the teacher's own: a teacher trained in fp32 is run in fp32 on
+        every device (CPU and CUDA autocast keep different operations in float32, so the autocast
+        is switched off rather than relied on), and the loss terms never see bf16-rounded targets.
+        """
         if self.teacher is None:
             return None
         # Re-asserted every call: a loop calling .train() on "all models" must not move BN statistics.
         self.teacher.eval()
-        with torch.no_grad():
-            return self._run_teacher(_batch_signal(batch, self.strategy.teacher_modality))
+        signal = _batch_signal(batch, self.strategy.teacher_modality)
+        with torch.no_grad(), torch.autocast(signal.device.type, enabled=False):
+            return self._run_teacher(signal.float())
 
     def __call__(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Loss of one batch.

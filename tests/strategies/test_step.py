@@ -164,3 +164,18 @@ def test_step_under_bf16_autocast_scores_in_float32():
 def test_same_seed_same_loss():
     losses = [make_step("kd_temp")[0](batch())["loss"].item() for _ in range(2)]
     assert losses[0] == losses[1]
+
+
+@pytest.mark.parametrize("name", ["kd_temp", "feat_train", "feat_temp"])
+def test_the_teacher_runs_in_float32_under_the_loops_bf16_autocast(name):
+    """Distillation targets are the fp32 teacher's own, exactly, whatever autocast the step runs under."""
+    step, _, teacher = make_step(name)
+    data = batch()
+    with torch.no_grad():
+        plain_logits, plain_taps = teacher(data["eeg"], return_taps=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        targets = step._teacher_outputs(data)
+    assert targets.logits.dtype == torch.float32 and torch.equal(targets.logits, plain_logits)
+    if targets.taps is not None:
+        for group, layers in targets.taps.items():
+            assert all(tap.dtype == torch.float32 and torch.equal(tap, plain) for tap, plain in zip(layers, plain_taps[group]))
