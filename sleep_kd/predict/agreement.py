@@ -1,7 +1,8 @@
 """A night's scored hypnogram, aligned to the predicted epochs, and the agreement between them.
 
-Hypnograms are read by ingest's readers (EDF+ annotations or CSV/text) and paired with nights as
-ingest's ``edf`` source pairs them (the longest shared name prefix in one folder).
+Hypnograms are read by ingest's readers (EDF+ annotations or CSV/text) and paired with nights by
+ingest's one pairing rule (:mod:`sleep_kd.data.ingest.pairing`: the same night key, never a shared
+prefix); a prediction that ``sleep_kd.predict`` wrote is never taken for a scoring.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ import numpy as np
 
 from sleep_kd.data.ingest.edf_reader import read_header
 from sleep_kd.data.ingest.hypnogram import EpochTable, read_annotation_stages, read_text_stages
-from sleep_kd.data.ingest.sources.edf import TEXT_SUFFIXES, is_hypnogram_file, pair_files
+from sleep_kd.data.ingest.pairing import TEXT_SUFFIXES, is_hypnogram_file, pair_scorings
 from sleep_kd.data.stages import to_classes
 from sleep_kd.errors import InputError
 from sleep_kd.metrics.scores import score_predictions
 
 
 def pair_hypnograms(nights: Sequence[Path], hypnogram: Path | None) -> dict[Path, Path | None]:
-    """Each night's scored hypnogram: ``hypnogram`` itself for one night, or paired from a folder."""
+    """Each night's scored hypnogram: ``hypnogram`` itself for one night, or paired from a folder.
+
+    InputError (before any night is read) when a night's scoring is ambiguous (several files of its
+    night key, or one file fitting several nights), when the one file given is a prediction, or
+    when a folder holds no scoring for any night.
+    """
     if hypnogram is None:
         return dict.fromkeys(nights)
     hypnogram = Path(hypnogram)
@@ -28,20 +34,51 @@ def pair_hypnograms(nights: Sequence[Path], hypnogram: Path | None) -> dict[Path
         if len(nights) != 1:
             raise InputError(f"--hypnogram {hypnogram}: one file for {len(nights)} nights; "
                              "pass a folder of hypnograms to pair them by name")
+        _refuse_prediction(hypnogram)
         return {nights[0]: hypnogram}
     if not hypnogram.is_dir():
         raise InputError(f"--hypnogram {hypnogram}: no such file or folder")
-    candidates = sorted(p for p in hypnogram.rglob("*") if p.is_file() and is_hypnogram_file(p))
-    # As ingest pairs inside each folder: a night takes a hypnogram from its own folder when that
-    # folder holds any, else from anywhere under ``hypnogram`` (a separate folder of scorings).
+    candidates = sorted(p for p in hypnogram.rglob("*")
+                        if p.is_file() and is_hypnogram_file(p) and not is_prediction(p))
+    # A night takes a hypnogram from its own folder when that folder holds any, else from anywhere
+    # under ``hypnogram`` (a separate folder of scorings).
     groups: dict[tuple[Path, ...], list[Path]] = {}
     for night in nights:
         here = tuple(p for p in candidates if p.parent == night.parent)
         groups.setdefault(here or tuple(candidates), []).append(night)
     pairs: dict[Path, Path | None] = {}
     for group_candidates, group_nights in groups.items():
-        pairs.update(pair_files(group_nights, list(group_candidates)))
+        for night, pairing in pair_scorings(group_nights, list(group_candidates)).items():
+            if pairing.problem:
+                raise InputError(f"--hypnogram {hypnogram}: {night.name}: {pairing.problem}")
+            pairs[night] = pairing.scoring
+    if not any(pairs.values()):
+        raise InputError(f"--hypnogram {hypnogram}: no scoring file of any night's name in it "
+                         f"(expected e.g. {nights[0].stem}-Hypnogram.edf or {nights[0].stem}.csv)")
     return {night: pairs[night] for night in nights}
+
+
+PREDICTION_EQUIPMENT = "sleep_kd_predict"  # the EDF+ recording field predict's hypnograms carry
+PREDICTION_CSV_HEADER = "onset_s,duration_s,stage,p_"  # how predict's hypnogram CSV starts
+
+
+def is_prediction(path: Path) -> bool:
+    """Whether ``path`` is a hypnogram that ``sleep_kd.predict`` wrote (its EDF+ or CSV), not a scoring."""
+    try:
+        if path.suffix.lower() == ".edf":
+            with open(path, "rb") as handle:
+                return PREDICTION_EQUIPMENT.encode() in handle.read(256)[88:168]
+        if path.suffix.lower() == ".csv":
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return handle.readline().startswith(PREDICTION_CSV_HEADER)
+    except OSError:
+        return False
+    return False
+
+
+def _refuse_prediction(path: Path) -> None:
+    if is_prediction(path):
+        raise InputError(f"--hypnogram {path}: is a prediction written by sleep_kd.predict, not a scoring")
 
 
 def read_scored(path: Path, *, psg: Path, epoch_s: float) -> EpochTable:

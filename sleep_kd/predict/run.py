@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sleep_kd.data.ingest.sources.edf import is_hypnogram_file
+from sleep_kd.data.ingest.pairing import is_hypnogram_file
 from sleep_kd.errors import InputError
 from sleep_kd.predict import agreement as agree
 from sleep_kd.predict.figure import night_figure

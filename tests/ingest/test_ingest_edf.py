@@ -11,7 +11,8 @@ import pytest
 
 from sleep_kd.data.ingest import ingest, list_sources
 from sleep_kd.data.ingest.__main__ import main
-from sleep_kd.data.ingest.sources.edf import pair_files, recording_id_of
+from sleep_kd.data.ingest.pairing import Pairing, pair_scorings
+from sleep_kd.data.ingest.sources.edf import recording_id_of
 from sleep_kd.errors import InputError
 from tests.ingest.fixtures import night_signals, write_edf
 
@@ -21,13 +22,17 @@ def test_builtin_sources_are_listed():
 
 
 def _sleep_edf_excerpt(real_data_dir, folder: Path, *, hypnogram_s: float) -> Path:
-    """The 300 s Sleep-EDF excerpt beside its hypnogram cut to the first ``hypnogram_s`` seconds."""
+    """The 300 s Sleep-EDF excerpt, under Sleep-EDF's own name, beside its hypnogram cut to the first
+    ``hypnogram_s`` seconds (``None``: the whole 24-h hypnogram)."""
     from sleep_kd.data.ingest import edf_reader
     from tests.ingest.fixtures import write_annotations
 
     folder.mkdir()
-    shutil.copy(real_data_dir / "sleep-edf" / "SC4001E0-PSG-first300s.edf", folder)
+    shutil.copy(real_data_dir / "sleep-edf" / "SC4001E0-PSG-first300s.edf", folder / "SC4001E0-PSG.edf")
     original = real_data_dir / "sleep-edf" / "SC4001EC-Hypnogram.edf"
+    if hypnogram_s is None:
+        shutil.copy(original, folder)
+        return folder
     # The first annotation is 30630 s of wake: the cut keeps that one, shortened (after one 30 s
     # epoch, which makes 30 s the most common duration, as in the whole file).
     write_annotations(folder / original.name, [(0.0, 30.0, "Sleep stage W"), (30.0, hypnogram_s - 30, "Sleep stage W")],
@@ -39,9 +44,9 @@ def test_sleep_edf_excerpt_keeps_the_epochs_inside_the_signal(real_data_dir, tmp
     out = tmp_path / "se.h5"
     root = _sleep_edf_excerpt(real_data_dir, tmp_path / "sleep-edf", hypnogram_s=330)  # one epoch past the end
     summary = ingest("edf", root, out, sfreq=100, progress=False, eeg="EEG Fpz-Cz")
-    assert summary.written == ["SC4001E0-PSG-first300s"] and summary.epochs_per_stage == {"W": 10}
+    assert summary.written == ["SC4001E0"] and summary.epochs_per_stage == {"W": 10}
     with h5py.File(out) as f:
-        rec = f["recordings/SC4001E0-PSG-first300s"]
+        rec = f["recordings/SC4001E0"]
         assert "ecg" not in rec and rec["eeg"].shape == (30000,)
         assert rec["epochs/onset"][()].tolist() == list(np.arange(10) * 30.0)
         assert rec.attrs["subject"] == "SC400" and rec.attrs["standard"] == "unknown"  # only W left
@@ -50,10 +55,10 @@ def test_sleep_edf_excerpt_keeps_the_epochs_inside_the_signal(real_data_dir, tmp
 
 def test_a_whole_night_hypnogram_beside_a_300_s_excerpt_is_refused(real_data_dir, tmp_path):
     # 2640 of its 2650 scored epochs lie past the 300 s of signal: it cannot describe this recording.
-    with pytest.raises(InputError, match=r"SC4001E0-PSG-first300s.edf: 2640 of the hypnogram's 2650 scored epochs "
+    root = _sleep_edf_excerpt(real_data_dir, tmp_path / "sleep-edf", hypnogram_s=None)
+    with pytest.raises(InputError, match=r"SC4001E0-PSG.edf: 2640 of the hypnogram's 2650 scored epochs "
                                          r"lie outside the signal's 300 s \(last epoch ends at 86400 s\)"):
-        ingest("edf", real_data_dir / "sleep-edf", tmp_path / "se.h5", sfreq=100, progress=False, strict=True,
-               eeg="EEG Fpz-Cz")
+        ingest("edf", root, tmp_path / "se.h5", sfreq=100, progress=False, strict=True, eeg="EEG Fpz-Cz")
 
 
 def test_sleep_edf_at_200_hz_is_skipped_for_a_low_rate(real_data_dir, tmp_path):
@@ -62,12 +67,12 @@ def test_sleep_edf_at_200_hz_is_skipped_for_a_low_rate(real_data_dir, tmp_path):
         ingest("edf", root, tmp_path / "se.h5", progress=False, strict=True, eeg="EEG Fpz-Cz")
 
 
-def test_pairing_by_shared_prefix():
+def test_sleep_edf_names_pair_by_their_night_key():
     signals = [Path("SC4001E0-PSG.edf"), Path("SC4002E0-PSG.edf"), Path("SN001.edf")]
     hyps = [Path("SC4001EC-Hypnogram.edf"), Path("SC4002EC-Hypnogram.edf"), Path("SN001-sleepscoring.edf")]
-    pairs = pair_files(signals, hyps)
-    assert [pairs[s].name for s in signals] == [h.name for h in hyps]
-    assert pair_files([Path("SC4003E0-PSG.edf")], hyps) == {Path("SC4003E0-PSG.edf"): None}
+    pairs = pair_scorings(signals, hyps)
+    assert [pairs[s].scoring.name for s in signals] == [h.name for h in hyps]
+    assert pair_scorings([Path("SC4003E0-PSG.edf")], hyps) == {Path("SC4003E0-PSG.edf"): Pairing(None)}
     assert recording_id_of(Path("01-01-0001 PSG.edf")) == "01-01-0001"
 
 

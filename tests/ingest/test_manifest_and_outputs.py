@@ -48,7 +48,8 @@ def test_manifest_pairs_names_that_prefix_pairing_cannot(tmp_path):
 def test_a_manifest_row_naming_a_missing_file_is_a_skip_with_its_line(tmp_path):
     _night(tmp_path / "night3.edf")
     (tmp_path / "night3.txt").write_text("W\nN2\n")
-    (tmp_path / "pairs.csv").write_text("signal,hypnogram\nnight3.edf,night3.txt\nnight9.edf,night3.txt\n")
+    (tmp_path / "night9.txt").write_text("W\nN2\n")
+    (tmp_path / "pairs.csv").write_text("signal,hypnogram\nnight3.edf,night3.txt\nnight9.edf,night9.txt\n")
     summary = ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv", eeg=EEG)
     assert summary.written == ["night3"]
     assert summary.skipped == [("night9", f"pairs.csv line 3: signal file {tmp_path / 'night9.edf'} not found")]

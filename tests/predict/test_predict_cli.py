@@ -70,8 +70,9 @@ def test_summary_has_one_row_per_night(ecg_run):
 
 
 def test_eeg_checkpoint_on_the_real_sleep_edf_night_with_its_hypnogram(eeg_checkpoint, real_data_dir, tmp_path, capsys):
-    folder = real_data_dir / "sleep-edf"
-    assert main([str(eeg_checkpoint), str(folder), "--out", str(tmp_path), "--hypnogram", str(folder),
+    folder = real_data_dir / "sleep-edf"  # the excerpt's name is not Sleep-EDF's: its scoring is named
+    assert main([str(eeg_checkpoint), str(folder), "--out", str(tmp_path), "--hypnogram",
+                 str(folder / "SC4001EC-Hypnogram.edf"),
                  "--no-progress", "--cpu"]) == 0
     out = capsys.readouterr().out
     assert "SC4001E0-PSG-first300s: channel 'EEG Fpz-Cz' (found by name search)" in out

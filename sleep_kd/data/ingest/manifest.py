@@ -1,10 +1,11 @@
 """An explicit list of nights: ``--manifest FILE.csv`` pairs each signal with its hypnogram.
 
 Columns ``signal`` and ``hypnogram`` (paths, relative ones relative to the manifest's folder),
-optional ``subject`` and ``subset``. For names that pairing by prefix cannot match
-(``night3.edf`` beside ``Hypnogram_night3.txt``). The manifest itself is checked whole before any
-night is read (columns, empty cells, duplicated recordings); a listed file that does not exist
-makes that night a skip with its reason, like any other bad night.
+optional ``subject`` and ``subset``. For names that the pairing rule
+(:mod:`sleep_kd.data.ingest.pairing`) does not match (``rec_0042.edf`` beside ``scorer_b/42.txt``).
+The manifest itself is checked whole before any night is read (columns, empty cells, duplicated
+recordings, a scoring file listed for two nights); a listed file that does not exist makes that
+night a skip with its reason, like any other bad night.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def read_manifest(path: Path, *, adapter) -> list[RecordingRef]:
     reader = csv.DictReader(text.splitlines())
     _header(reader, path)
     subject_of = getattr(adapter, "subject_of", lambda rid: rid)
-    refs, seen = [], {}
+    refs, seen, scorings = [], {}, {}
     for row in reader:
         where = f"{path.name} line {reader.line_num}"
         cells = {key: (value or "").strip() for key, value in row.items() if key is not None}
@@ -62,6 +63,11 @@ def read_manifest(path: Path, *, adapter) -> list[RecordingRef]:
             raise InputError(f"{where}: recording {rid!r} is already listed on line {seen[rid]} "
                              "(recording ids, the signal file names, must be unique)")
         seen[rid] = reader.line_num
+        scoring = hypnogram.resolve()
+        if scoring in scorings:
+            raise InputError(f"{where}: scoring file {cells['hypnogram']} is already listed for line "
+                             f"{scorings[scoring]}'s recording (one scoring serves one night)")
+        scorings[scoring] = reader.line_num
         refs.append(RecordingRef(rid, cells.get("subject") or subject_of(rid), cells.get("subset") or "",
                                  signal, hypnogram, listed_in=where))
     if not refs:

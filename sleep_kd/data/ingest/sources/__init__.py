@@ -29,7 +29,8 @@ class RecordingRef:
     """One night found by a source: its id, subject, subset and the files it is read from.
 
     ``listed_in`` names the manifest row that listed it (``"pairs.csv line 3"``), empty when the
-    source found the files itself.
+    source found the files itself. ``pairing_problem`` says why no scoring file could be paired
+    (several fit, or one fits several recordings); reading the night then fails with it.
     """
 
     recording_id: str
@@ -38,6 +39,7 @@ class RecordingRef:
     signal_file: Path
     hypnogram_file: Path
     listed_in: str = ""
+    pairing_problem: str = ""
 
 
 @dataclass

@@ -2,19 +2,20 @@
 
 Files are paired inside each folder: a hypnogram is an EDF whose name has a token such as
 ``Hypnogram`` or ``sleepscoring`` (``SC4001EC-Hypnogram.edf``, ``SN001-sleepscoring.edf``) or any
-``.csv``/``.txt`` file; each signal EDF takes the hypnogram sharing the longest name prefix
-(``SC4001E0-PSG.edf`` -> ``SC4001EC-Hypnogram.edf``). Channels are chosen by name.
+``.csv``/``.txt`` file; each signal EDF takes the hypnogram of the same night key, by the one rule
+in :mod:`sleep_kd.data.ingest.pairing` (``SC4001E0-PSG.edf`` -> ``SC4001EC-Hypnogram.edf``,
+``night3.edf`` -> ``Hypnogram_night3.txt``), never by a shared prefix. Channels are chosen by name.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.hypnogram import read_annotation_stages, read_text_stages
+from sleep_kd.data.ingest.pairing import SIGNAL_TOKENS, TEXT_SUFFIXES, is_hypnogram_file, pair_scorings
 from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source
 from sleep_kd.data.stages import Stage, stage_code_map
 from sleep_kd.errors import InputError
@@ -30,22 +31,9 @@ def check_seconds(value, flag: str) -> float:
         raise InputError(f"{flag} must be a positive number of seconds, got {value!r}")
     return seconds
 
-HYPNOGRAM_TOKENS = {"hypnogram", "hypno", "sleepscoring", "scoring", "base", "annotations", "stages"}
-TEXT_SUFFIXES = {".csv", ".txt"}
-SIGNAL_TOKENS = ("psg", "signals")
+
 # Sleep-EDF names nights SC4ssN / ST7ssN (ss = subject, N = night): keep a subject's nights together.
 DEFAULT_SUBJECT_REGEX = r"^(S[CT]\d\d\d)\d"
-MIN_SHARED_PREFIX = 3
-
-
-def _tokens(stem: str) -> list[str]:
-    return [t for t in re.split(r"[^0-9a-z]+", stem.lower()) if t]
-
-
-def is_hypnogram_file(path: Path) -> bool:
-    if path.suffix.lower() in TEXT_SUFFIXES:
-        return True
-    return path.suffix.lower() == ".edf" and bool(HYPNOGRAM_TOKENS & set(_tokens(path.stem)))
 
 
 def recording_id_of(path: Path) -> str:
@@ -53,38 +41,6 @@ def recording_id_of(path: Path) -> str:
     stem = path.stem
     match = re.match(r"^(.*?)[\s_\-]+(" + "|".join(SIGNAL_TOKENS) + r")$", stem, flags=re.IGNORECASE)
     return match.group(1) if match else stem
-
-
-def _shared_prefix_needed(rid: str) -> int:
-    # A one-letter difference in the leading name token is allowed: Sleep-EDF's scorer letter
-    # (SC4001E0-PSG vs SC4001EC-Hypnogram).
-    first_token = re.split(r"[\s_\-]+", rid)[0]
-    return max(MIN_SHARED_PREFIX, min(len(rid), len(first_token)) - 1)
-
-
-def pair_files(signals: list[Path], hypnograms: list[Path]) -> dict[Path, Path | None]:
-    """Match each signal file to the hypnogram sharing its longest name prefix (None if none fits).
-
-    A match must be unique both ways: a tie between hypnograms, or a hypnogram that fits another
-    signal file better, leaves the signal without a hypnogram.
-    """
-    best: dict[Path, tuple[int, Path | None]] = {}
-    for signal in signals:
-        rid = recording_id_of(signal).lower()
-        scored = sorted(
-            ((len(os.path.commonprefix([rid, h.stem.lower()])), h) for h in hypnograms),
-            key=lambda item: (-item[0], item[1].name),
-        )
-        tied = len(scored) > 1 and scored[1][0] == scored[0][0]
-        if scored and not tied and scored[0][0] >= _shared_prefix_needed(rid):
-            best[signal] = scored[0]
-        else:
-            best[signal] = (0, None)
-    pairs: dict[Path, Path | None] = {}
-    for signal, (score, hypnogram) in best.items():
-        rivals = [s for s, h in best.values() if h == hypnogram and hypnogram is not None]
-        pairs[signal] = hypnogram if rivals.count(score) == 1 and score == max(rivals, default=0) else None
-    return pairs
 
 
 @register_source("edf")
@@ -143,16 +99,20 @@ class EdfSource:
             hypnograms = [p for p in here if is_hypnogram_file(p)]
             signals = [p for p in here if p.suffix.lower() == ".edf" and p not in hypnograms]
             subset = folder.relative_to(root).as_posix()
-            for signal, hypnogram in pair_files(signals, hypnograms).items():
+            for signal, pairing in pair_scorings(signals, hypnograms).items():
                 rid = recording_id_of(signal)
                 missing = folder / f"{rid}-Hypnogram.edf"  # named in the skip message
-                refs.append(RecordingRef(rid, self.subject_of(rid), subset, signal, hypnogram or missing))
+                refs.append(RecordingRef(rid, self.subject_of(rid), subset, signal, pairing.scoring or missing,
+                                         pairing_problem=pairing.problem))
         return sorted(refs, key=lambda ref: (ref.recording_id, str(ref.signal_file)))
 
     def read(self, ref: RecordingRef) -> Night:
+        if ref.pairing_problem:
+            raise InputError(f"{ref.signal_file.name}: {ref.pairing_problem}")
         if not ref.hypnogram_file.is_file():
-            raise InputError(f"{ref.signal_file.name}: no hypnogram file found next to it "
-                             "(expected e.g. NAME-Hypnogram.edf or NAME.csv)")
+            raise InputError(f"{ref.signal_file.name}: no hypnogram file of the same night next to it "
+                             f"(expected e.g. {ref.recording_id}-Hypnogram.edf or {ref.recording_id}.csv; "
+                             "other names: --manifest)")
         header = edf_reader.read_header(ref.signal_file)
         epochs = self._read_epochs(ref.hypnogram_file, header)
         specs = [spec for spec in (self.eeg, self.ecg) if spec]
