@@ -103,34 +103,44 @@ class BareStep:
     (the default, as the trainer) runs the networks in ``sleep_kd.fast_training``'s forms. With a
     ``teacher`` (and ``taps``), the frozen teacher's forward runs too, as in the KD strategies.
     A context model (``context_small``) gets ``batch_size // T`` sequences of T epochs, as the
-    trainer batches them (about ``batch_size`` windows a step either way).
+    trainer batches them (about ``batch_size`` windows a step either way). ``precision``: ``no``
+    (fp32), ``bf16`` (autocast) or ``fp16`` (autocast with a gradient scaler, as Accelerate runs it;
+    CUDA only). ``device``: where the networks, the batch and the step live.
     """
 
     def __init__(self, model_name: str = "utime_small", *, batch_size: int, precision: str = "no",
                  n_classes: int = 4, teacher: bool = False, taps: bool = False, seed: int = 0,
-                 fast: bool = True, compiled: bool = False) -> None:
+                 fast: bool = True, compiled: bool = False, device: str = "cpu") -> None:
         from sleep_kd.fast_training import for_training
         from sleep_kd.models import context_epochs_of, create_model
 
         torch.manual_seed(seed)
         form = for_training if fast else (lambda m, **_: m)  # fast: the trainer's default (train.fast_training)
         # compiled: the student's forms for torch.compile (train.compile), as the trainer builds them.
-        self.model = form(create_model(model_name, n_classes=n_classes).train(), compiled=compiled)
-        self.teacher = form(create_model(model_name, n_classes=n_classes).eval()) if teacher else None
+        self.device = torch.device(device)
+        self.model = form(create_model(model_name, n_classes=n_classes).train(), compiled=compiled).to(self.device)
+        self.teacher = form(create_model(model_name, n_classes=n_classes).eval()).to(self.device) if teacher else None
         self.taps = taps
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        # fused Adam on CUDA, as the trainer builds it (sleep_kd/engine/assembly.py)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, fused=self.device.type == "cuda")
         context = context_epochs_of(self.model)
         items = (max(1, batch_size // context), context) if context else (batch_size,)
         self.windows = items[0] * (context or 1)
-        self.x = torch.rand(*items, 1, self.model.n_times)
-        self.y = torch.randint(0, n_classes, items)
-        self.bf16 = precision == "bf16"
+        self.x = torch.rand(*items, 1, self.model.n_times, device=self.device)
+        self.y = torch.randint(0, n_classes, items, device=self.device)
+        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+        self.scaler = torch.amp.GradScaler(self.device.type) if precision == "fp16" else None
 
     def __call__(self) -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
             loss = self._loss()
-        loss.backward()
-        self.optimizer.step()
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
 
     def _loss(self) -> torch.Tensor:
