@@ -15,15 +15,21 @@ import sys
 from pathlib import Path
 
 from sleep_kd.allocator import keep_freed_memory
-from sleep_kd.errors import cli_entry
+from sleep_kd.errors import ArgumentParser, cli_entry
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, PRECISIONS
+
+SPLITS = ("train", "val", "test", "all")  # sleep_kd.evaluation.scoring.SPLITS, without importing torch for --help
+MAX_BATCH = 65536  # windows per forward pass; far past what any device scores at once
+MAX_POINTS = 100_000  # epochs in the embedding: t-SNE on more takes hours and draws nothing clearer
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="evaluate.py", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="checkpoint folder (e.g. runs/.../feat_temp/best)")
     parser.add_argument("--data", help="HDF5 cohort (default: the one the checkpoint was trained on)")
-    parser.add_argument("--split", default="test", help="train, val, test (the checkpoint's subject split) or all")
+    parser.add_argument("--split", default="test", choices=SPLITS,
+                        help="train, val, test (the checkpoint's subject split) or all")
     parser.add_argument("--json", help="write the report (or, with --compare, the list of reports) here")
     parser.add_argument("--compare", nargs="+", default=[], metavar="CKPT", help="more checkpoints, side by side")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="windows per forward pass")
@@ -37,28 +43,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def check_outputs(args: argparse.Namespace) -> None:
-    """Refuse an output location that cannot be written, before any checkpoint is scored."""
-    from sleep_kd.engine.outputs import check_output_file
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse a bad option, a checkpoint that cannot be read or an output that cannot be written, before
+    any checkpoint is scored."""
+    from sleep_kd.engine.checkpoint import read_checkpoint
+    from sleep_kd.engine.outputs import check_output_dir, check_output_file
+    from sleep_kd.engine.restore import check_record
     from sleep_kd.errors import InputError
-    from sleep_kd.predict.writers import check_writable
 
+    if not 1 <= args.batch_size <= MAX_BATCH:
+        raise InputError(f"--batch-size {args.batch_size}: expected an integer in [1, {MAX_BATCH}]")
+    if not 1 <= args.max_points <= MAX_POINTS:
+        raise InputError(f"--max-points {args.max_points}: expected an integer in [1, {MAX_POINTS}]")
+    if args.data is not None and not Path(args.data).is_file():
+        raise InputError(f"--data {args.data}: no such cohort file")
+    checkpoints = [read_checkpoint(path) for path in [args.checkpoint, *args.compare]]
+    for checkpoint in checkpoints:
+        check_record(checkpoint)
+    if args.figures:  # one figure set needs one class list and one cohort: known before scoring
+        data = [checkpoint.config.get("data") or {} for checkpoint in checkpoints]
+        classes = sorted({str(d.get("n_classes")) for d in data})
+        if len(classes) > 1:
+            raise InputError(f"--figures: the checkpoints predict different numbers of classes ({', '.join(classes)})")
+        cohorts = sorted({str(args.data or d.get("path")) for d in data})
+        if len(cohorts) > 1:
+            raise InputError(f"--figures: the checkpoints were trained on different cohorts ({', '.join(cohorts)}); "
+                             "pass --data to score all on one")
     if args.json:
         check_output_file(args.json, label=f"--json {args.json}")
     if args.figures:
-        try:
-            check_writable(Path(args.figures))
-        except InputError as error:
-            raise InputError(str(error).replace("--out", "--figures", 1)) from None
-    if args.max_points <= 0:
-        raise InputError(f"--max-points must be a positive integer, got {args.max_points}")
+        check_output_dir(args.figures, label=f"--figures {args.figures}")
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     keep_freed_memory()  # glibc keeps freed feature maps for reuse: far fewer page faults
-    check_outputs(args)  # before any scoring: a report that cannot be written is known now
+    check_arguments(args)  # before any scoring: a bad checkpoint or a report that cannot be written is known now
     from accelerate import PartialState
 
     from sleep_kd.engine.outputs import write_text_atomic

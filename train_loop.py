@@ -1,6 +1,6 @@
 """Train one strategy: ``accelerate launch train_loop.py --strategy feat_temp`` (or plain ``python``).
 
-Strategies: eeg_base, ecg_base, feat_train, feat_temp, feat_wce, kd_temp. With no ``--data``, the
+Strategies: eeg_base, ecg_base, feat_train, feat_temp, feat_wce, kd_temp (and the control ecg_self). With no ``--data``, the
 embedded synthetic cohort is used (built on first use). A teacher or starting checkpoint that is
 not given is looked up beside the run folder and, if missing, trained first.
 """
@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from sleep_kd.allocator import keep_freed_memory
-from sleep_kd.errors import cli_entry
+from sleep_kd.errors import ArgumentParser, cli_entry
 from sleep_kd.hardware import MIXED_PRECISIONS
 
 # Command-line flags that set a config key: flag destination -> (section, key).
@@ -25,8 +25,10 @@ FLAG_KEYS = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--strategy", required=True, help="eeg_base, ecg_base, feat_train, feat_temp, feat_wce or kd_temp")
+    parser = ArgumentParser(prog="train_loop.py", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--strategy", required=True, help="eeg_base, ecg_base, feat_train, feat_temp, feat_wce or kd_temp; "
+                        "the control ecg_self (self-training)")
     parser.add_argument("--config", help="a YAML file of config keys (see configs/defaults.yaml; configs/paper.yaml "
                                          "reproduces the original's choices)")
     parser.add_argument("--data", help="HDF5 cohort made by python -m sleep_kd.data.ingest (default: the embedded "
@@ -75,24 +77,36 @@ def options_from(args: argparse.Namespace) -> dict:
     return options
 
 
+def resolved(argv: list[str]):
+    """``(args, layers, config)`` of a command line: every option checked, nothing built or written.
+
+    Scripts that plan many runs (scripts/kd_study.py, scripts/kd_seeds.py) check each run's
+    arguments with this before the first one trains.
+    """
+    from sleep_kd.engine.prerequisites import ConfigLayers
+    from sleep_kd.strategies import get_strategy
+
+    args = parse_args(argv)
+    get_strategy(args.strategy)  # an unknown name fails here, listing the known ones
+    layers = ConfigLayers(config_file=args.config, options=options_from(args), set_pairs=args.set,
+                          flag_names=flag_names())
+    return args, layers, layers.resolve(args.strategy, base=_saved_config(args.resume))
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, layers, config = resolved(argv)
     keep_freed_memory()  # glibc keeps freed feature maps for reuse: far fewer page faults
     from pathlib import Path
 
     from sleep_kd.engine.data import cohort_tag
     from sleep_kd.engine.interrupt import EXIT_INTERRUPTED, TrainingInterrupted
     from sleep_kd.engine.outputs import check_output_dir
-    from sleep_kd.engine.prerequisites import ConfigLayers, resolve_prerequisites
+    from sleep_kd.engine.prerequisites import resolve_prerequisites
     from sleep_kd.engine.runs import run_dir
     from sleep_kd.engine.trainer import NonFiniteLossError, train
-    from sleep_kd.strategies import get_strategy
 
-    get_strategy(args.strategy)  # an unknown name fails here, listing the known ones
-    layers = ConfigLayers(config_file=args.config, options=options_from(args), set_pairs=args.set,
-                          flag_names=flag_names())
-    config = layers.resolve(args.strategy, base=_saved_config(args.resume))
     if args.resume is None:  # before any prerequisite is trained: the run itself must be able to write
         out = run_dir(config, cohort_tag(config))
         check_output_dir(out, label=f"--out {out}" if args.out else f"run folder {out}")
@@ -106,12 +120,49 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except TrainingInterrupted as stop:
         if _is_main_process():
-            print(f"interrupted ({stop.signal_name}): state saved; resume with: python train_loop.py "
-                  f"--strategy {args.strategy} --resume {stop.out}", file=sys.stderr)
+            print(f"interrupted ({stop.signal_name}): state saved; resume with: "
+                  f"{resume_command(stop, strategy=args.strategy, argv=argv)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     announce(f"[sleep_kd] done: {result.out} (best: " + ", ".join(
         f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)) + ")")
     return 0
+
+
+def resume_command(stop, *, strategy: str, argv: list[str]) -> str:
+    """The shell command that continues an interrupted run, as it can be pasted where this one ran.
+
+    Every word is quoted for the shell (a run folder with a space in it); the interpreter is this
+    one unless ``python`` on the PATH is the same. Several processes on one machine resume under
+    ``torch.distributed.run`` with as many (Accelerate's launcher runs it too; it needs nothing on
+    the PATH); several machines need their rendezvous options again, and the line says so. A
+    prerequisite stopped while it was being trained first (the teacher of kd_temp) resumes as
+    itself, then the original command carries on from it.
+    """
+    import os
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    python = shutil.which("python")  # not resolved: a virtualenv's python is a link to the bare interpreter
+    python = "python" if python and os.path.abspath(python) == os.path.abspath(sys.executable) else sys.executable
+    script = Path(__file__).resolve()
+    try:
+        script = script.relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass  # run from elsewhere: the full path
+    processes = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", str(processes)) or processes)
+    launcher = [python]
+    if processes > 1:
+        nodes = ["--nnodes", str(processes // per_node)] if per_node < processes else []
+        launcher += ["-m", "torch.distributed.run", *nodes, "--nproc_per_node", str(per_node)]
+    interrupted = stop.strategy or strategy
+    command = shlex.join([*launcher, str(script), "--strategy", interrupted, "--resume", str(stop.out)])
+    if interrupted != strategy:
+        command += " && " + shlex.join([*launcher, str(script), *argv])
+    if per_node < processes:
+        command += " (on every machine, with the rendezvous options the run was launched with)"
+    return command
 
 
 def _saved_config(resume: str | None):

@@ -23,7 +23,6 @@ close but not the probe, it transfers where the teacher looks, not what it sees 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -34,10 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sleep_kd.errors import InputError, cli_entry  # noqa: E402
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
 GROUPS = ("encoder", "bottleneck", "decoder", "final", "head")
 BATCH = 256
+MAX_TRAIN_WINDOWS = 1_000_000  # the probe's training sample; all of MASS is about 200,000 windows
 
 
 def per_epoch_encoder(model):
@@ -166,29 +166,32 @@ def fold_probe(folder: Path, *, train_windows: int, truth_dir: Path | None) -> d
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from teacher_signal import check_context, check_report_path, mean_over_folds, run_record, write_report
+
+    parser = ArgumentParser(prog="at_probe.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", type=Path, help="a kd_study.py runs folder")
     parser.add_argument("--context", type=int, default=20, help="the context length to read (0 = one window)")
     parser.add_argument("--train-windows", type=int, default=6000, help="training windows the probe is fitted on")
     parser.add_argument("--truth", type=Path, help="folder of <id>.csv true stages (default: beside the cohort)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    check_context(args.context)
+    if not 10 <= args.train_windows <= MAX_TRAIN_WINDOWS:
+        raise InputError(f"--train-windows {args.train_windows}: the probe needs 10 to {MAX_TRAIN_WINDOWS} windows")
+    if not args.runs.is_dir():
+        raise InputError(f"{args.runs}: no such folder (a kd_study.py runs folder)")
+    if args.truth is not None and not args.truth.is_dir():
+        raise InputError(f"--truth {args.truth}: no such folder")
+    check_report_path(args.out)
     folders = sorted(p / f"context{args.context}" for p in args.runs.glob("fold*")
                      if (p / f"context{args.context}" / "eeg_base" / "best").is_dir()
                      and any((p / f"context{args.context}").glob("feat_train-*/best")))
     if not folders:
         raise InputError(f"{args.runs}: no fold*/context{args.context} with eeg_base/best and feat_train-*/best "
                          "(a kd_study.py runs folder that trained feat_train?)")
-    if args.train_windows < 10:
-        raise InputError(f"--train-windows {args.train_windows}: the probe needs at least 10 windows")
     if args.truth is None:
-        config = json.loads((folders[0] / "eeg_base" / "best" / "config.json").read_text())
-        beside = Path(config["data"]["path"]).parent / "truth"
+        beside = Path(run_record(folders[0])["path"]).parent / "truth"
         args.truth = beside if beside.is_dir() else None
-    elif not args.truth.is_dir():
-        raise InputError(f"--truth {args.truth}: no such folder")
-    from teacher_signal import mean_over_folds, write_report
-
     per_fold = [fold_probe(f, train_windows=args.train_windows, truth_dir=args.truth) for f in folders]
     summary = mean_over_folds(per_fold)
     print(f"[at_probe] {len(folders)} fold(s), context {args.context}, mean over folds:")

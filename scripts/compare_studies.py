@@ -11,13 +11,14 @@ its interval) and the summed training and scoring seconds of each side.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kd_study import interval  # noqa: E402
+from kd_study import interval, read_result  # noqa: E402
+
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
 SCORES = (("validation kappa", lambda r: r["val_kappa"]), ("test kappa", lambda r: r["test"]["kappa"]),
           ("test kappa vs true stages", lambda r: r["test"].get("true_kappa")))
@@ -62,17 +63,24 @@ def render(table: dict[int, dict]) -> str:
     return "\n".join(lines)
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("a", type=Path)
-    parser.add_argument("b", type=Path)
-    parser.add_argument("--strategy", default="ecg_base")
+    parser = ArgumentParser(prog="compare_studies.py", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("a", type=Path, help="the first kd_study.py result (FILE.json)")
+    parser.add_argument("b", type=Path, help="the second, run with the change")
+    parser.add_argument("--strategy", default="ecg_base", help="the strategy whose rows are paired")
     args = parser.parse_args(argv)
+    a, b = read_result(args.a, keys=("rows",)), read_result(args.b, keys=("rows",))
+    rows = a["rows"] if isinstance(a["rows"], list) else []
+    strategies = {r.get("strategy") for r in rows if isinstance(r, dict)}
+    if args.strategy not in strategies:
+        raise InputError(f"--strategy {args.strategy}: {args.a} has no rows of it "
+                         f"(it has {', '.join(sorted(map(str, strategies))) or 'none'})")
     try:
-        table = paired(json.loads(args.a.read_text()), json.loads(args.b.read_text()), args.strategy)
-    except (OSError, ValueError, KeyError) as error:
-        print(f"error: {args.a} against {args.b}: {error}", file=sys.stderr)
-        return 2
+        table = paired(a, b, args.strategy)
+    except (ValueError, KeyError, TypeError) as error:
+        raise InputError(f"{args.a} against {args.b}: {error}") from None
     print(render(table))
     return 0
 

@@ -16,11 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
+
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv:
-        path = Path(argv[0])
+    parser = ArgumentParser(prog="demo_reference.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("cohort", nargs="?", type=Path, help="cohort HDF5 file (default: the embedded cohort)")
+    args = parser.parse_args(argv)
+    if args.cohort is not None and not args.cohort.is_file():
+        raise InputError(f"{args.cohort}: no such cohort file")
+    if args.cohort is not None:
+        path = args.cohort
     else:
         from sleep_kd.data.default_cohort import ensure_default_cohort
 

@@ -23,6 +23,7 @@ import train_loop  # noqa: E402
 from sleep_kd.data.cohort_file import open_cohort, read_epochs, recording_attrs  # noqa: E402
 from sleep_kd.data.stages import to_classes  # noqa: E402
 from sleep_kd.data.synthetic.truth import read_truth  # noqa: E402
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 from sleep_kd.evaluation.scoring import predict_checkpoint  # noqa: E402
 from sleep_kd.metrics.scores import summary_scores  # noqa: E402
 
@@ -32,8 +33,9 @@ COMPARED = ("kd_temp", "feat_temp", "feat_wce")
 
 def train(strategy: str, out: Path, common: list[str], *extra: str) -> Path:
     code = train_loop.main(["--strategy", strategy, "--out", str(out), *common, *extra])
-    if code != 0:
-        raise SystemExit(f"training {strategy} failed with exit code {code}")
+    if code != 0:  # train_loop has said why in one line; its exit code (2 bad input, 130 interrupted) is ours
+        print(f"[kd_seeds] training {strategy} into {out} stopped with exit code {code}", file=sys.stderr)
+        raise SystemExit(code)
     return out / "best"
 
 
@@ -78,19 +80,38 @@ def summarise(results: dict[int, dict[str, dict]], metric: str) -> list[str]:
     return lines
 
 
+def check_plan(args, common: list[str]) -> None:
+    """Every run's train_loop arguments and the output locations, checked before the first run trains."""
+    from sleep_kd.engine.outputs import check_output_dir, check_output_file
+
+    if args.data is not None and not Path(args.data).is_file():
+        raise InputError(f"--data {args.data}: no such cohort file")
+    if len(set(args.seeds)) != len(args.seeds):
+        raise InputError(f"--seeds {' '.join(map(str, args.seeds))}: each seed once (a seed's runs share a folder)")
+    for seed in args.seeds:
+        train_loop.resolved(["--strategy", "ecg_base", *common, "--seed", str(seed)])
+    check_output_dir(args.runs, label=f"--runs {args.runs}")
+    if args.json:
+        check_output_file(args.json, label=f"--json {args.json}")
+
+
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="kd_seeds.py", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--runs", default="runs/seeds")
     parser.add_argument("--data", help="HDF5 cohort (default: the embedded synthetic cohort)")
-    parser.add_argument("--classes", type=int, default=4)
+    parser.add_argument("--classes", type=int, default=4, choices=(3, 4))
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--set", action="append", default=[], help="config overrides for every run")
     parser.add_argument("--json", help="write every figure here")
     args = parser.parse_args(argv)
     runs = Path(args.runs)
     common = ["--classes", str(args.classes), *(["--data", args.data] if args.data else []),
-              *(["--epochs", str(args.epochs)] if args.epochs else []), *sum((["--set", s] for s in args.set), [])]
+              *(["--epochs", str(args.epochs)] if args.epochs is not None else []),
+              *sum((["--set", s] for s in args.set), [])]
+    check_plan(args, common)
     teacher = train("eeg_base", runs / "teacher", common, "--seed", "0")
     results: dict[int, dict[str, dict]] = {}
     for seed in args.seeds:
@@ -110,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         lines += summarise(results, metric)
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps({"teacher": teacher_scores, "seeds": results}, indent=2))
+        from sleep_kd.engine.outputs import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps({"teacher": teacher_scores, "seeds": results}, indent=2),
+                          label=f"--json {args.json}")
     return 0
 
 

@@ -47,20 +47,53 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sleep_kd.errors import InputError, cli_entry  # noqa: E402
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
 STUDENTS = ("ecg_base", "kd_temp", "feat_train", "feat_temp", "feat_wce")
 METRICS = ("kappa", "weighted_f1", "macro_f1")
 GRID_TERMS = {"sd": ("kd_temp", "feat_temp"), "at": ("feat_train",)}
+RESULT_KEYS = ("command", "seconds", "machine", "data", "folds", "epochs", "grid", "rows", "summary")
+
+
+def read_result(path: Path, *, keys: tuple[str, ...] = RESULT_KEYS) -> dict:
+    """A result file this script wrote (``--out``), or one InputError line naming it and what is wrong
+    (``keys``: the top-level keys the reader needs)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a kd_study.py result (FILE.json)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (a kd_study.py result)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not JSON ({error})") from None
+    missing = [key for key in keys if not isinstance(data, dict) or key not in data]
+    if missing:
+        raise InputError(f"{path}: not a kd_study.py result (no '{missing[0]}')")
+    return data
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
-    """``["sd.temperature=1,4"]`` -> ``{"sd.temperature": ["1", "4"]}``; only loss options of sd and at."""
+    """``["sd.temperature=1,4"]`` -> ``{"sd.temperature": ["1", "4"]}``; only loss options of sd and at.
+
+    Every value is checked by its config key's rule (``loss.sd.temperature``) here, before any run.
+    """
+    from sleep_kd.engine.schema import SCHEMA, check_value
+
     grid: dict[str, list[str]] = {}
     for item in items:
         key, _, values = item.partition("=")
         if not values or key.split(".")[0] not in GRID_TERMS or key.count(".") != 1:
             raise InputError(f"--grid {item!r}: expected sd.OPTION=V1,V2 or at.OPTION=V1,V2")
+        if f"loss.{key}" not in SCHEMA:
+            term = key.split(".")[0]
+            known = ", ".join(k.split(".")[-1] for k in SCHEMA if k.startswith(f"loss.{term}."))
+            raise InputError(f"--grid {item!r}: loss term '{term}' has no option '{key.split('.')[1]}' "
+                             f"(its options: {known})")
+        for value in values.split(","):
+            check_value(f"loss.{key}", value, origin=f"--grid {item}")
         grid[key] = values.split(",")
     return grid
 
@@ -118,8 +151,11 @@ def train(strategy: str, out: Path, base: list[str], extra: list[str]) -> dict:
     import train_loop
 
     code = train_loop.main(["--strategy", strategy, "--out", str(out), *base, *extra])
-    if code != 0:
-        raise SystemExit(f"kd_study: training {strategy} into {out} failed with exit code {code}")
+    if code != 0:  # train_loop has said why in one line; its exit code (2 bad input, 130 interrupted) is ours
+        again = ("; to go on with the study, run the same kd_study.py command again (the folds and context lengths "
+                 "already scored are kept, this one trains again)") if code == 130 else ""
+        print(f"[kd_study] training {strategy} into {out} stopped with exit code {code}{again}", file=sys.stderr)
+        raise SystemExit(code)
     return json.loads((out / "best" / "metrics.json").read_text())
 
 
@@ -171,13 +207,7 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
     """Every chosen strategy of one fold and context length; one result row per strategy."""
     folder = args.runs / f"fold{fold}" / f"context{context}"
     students = students_for(context, args)
-    base = ["--data", str(args.data), "--cpu", "--runs", str(args.runs), "--epochs", str(args.epochs),
-            "--mixed-precision", args.mixed_precision, "--set", "data.split=kfold",
-            "--set", f"data.folds={args.folds}", "--set", f"data.fold={fold}"]
-    if context:
-        base += ["--model", "context_small", "--set", f"model.context_epochs={context}"]
-    for pair in args.set:
-        base += ["--set", pair]
+    base = run_args(fold, context, args)
     teacher = folder / "eeg_base"
     eeg_start, ecg_start = warm_starts(fold, context, args)
     rows = {}
@@ -215,6 +245,52 @@ def run_fold(fold: int, context: int, args, grid: dict[str, list[str]]) -> list[
                                for c in row["tried"]]
         results.append(result)
     return results
+
+
+def run_args(fold: int, context: int, args) -> list[str]:
+    """train_loop arguments every run of one fold and context length shares."""
+    base = ["--data", str(args.data), "--cpu", "--runs", str(args.runs), "--epochs", str(args.epochs),
+            "--mixed-precision", args.mixed_precision, "--set", "data.split=kfold",
+            "--set", f"data.folds={args.folds}", "--set", f"data.fold={fold}"]
+    if context:
+        base += ["--model", "context_small", "--set", f"model.context_epochs={context}"]
+    for pair in args.set:
+        base += ["--set", pair]
+    return base
+
+
+def check_plan(args, grid: dict[str, list[str]]) -> None:
+    """Every run the study will make, checked before the first one trains: each strategy and grid
+    option's train_loop arguments, every fold's split of the cohort and the output locations."""
+    import train_loop
+
+    from sleep_kd.data.splits import make_splits
+    from sleep_kd.engine.outputs import check_output_dir
+    from sleep_kd.engine.schema import SCHEMA, check_value
+
+    check_value("data.folds", args.folds, origin="--folds")
+    check_value("train.epochs", args.epochs, origin="--epochs")
+    longest = SCHEMA["model.context_epochs"].high
+    for context in args.contexts:
+        if not 0 <= context <= longest:
+            raise InputError(f"--contexts {context}: expected 0 (one window) or epochs of context in 1..{longest}")
+    outside = [f for f in args.only_folds or [] if not 0 <= f < args.folds]
+    if outside:
+        raise InputError(f"--only-folds {outside[0]}: expected a fold in 0..{args.folds - 1} (--folds {args.folds})")
+    if args.truth is not None and not args.truth.is_dir():
+        raise InputError(f"--truth {args.truth}: no such folder")
+    if args.out.is_dir():
+        raise InputError(f"--out {args.out}: is a folder, expected a file name (FILE.json)")
+    check_output_dir(args.out.parent, label=f"--out {args.out}")
+    check_output_dir(args.runs, label=f"--runs {args.runs}")
+    folds = args.only_folds or list(range(args.folds))
+    every_option = [{}, *candidates(grid, "sd"), *candidates(grid, "at")]
+    for fold in folds:  # every grid option in the first fold (the config is the same in the others)
+        for context in args.contexts:
+            for options in every_option if fold == folds[0] else [{}]:
+                _, _, config = train_loop.resolved(["--strategy", "ecg_base", *run_args(fold, context, args),
+                                                     *set_args(options)])
+        make_splits(args.data, method="kfold", seed=config["data"]["split_seed"], k=args.folds, fold=fold)
 
 
 def warm_starts(fold: int, context: int, args) -> tuple[list[str], list[str]]:
@@ -341,7 +417,9 @@ def reference_row(data: Path, truth: Path | None, folds: int) -> dict | None:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from sleep_kd.hardware import MIXED_PRECISIONS
+
+    parser = ArgumentParser(prog="kd_study.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="cohort HDF5 file")
     parser.add_argument("--truth", type=Path, help="folder of <id>.csv true stages (default: truth/ beside --data)")
     parser.add_argument("--folds", type=int, default=5, help="subject-wise folds, k >= 3 (default 5)")
@@ -349,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--grid", action="append", default=[], help="sd.OPTION=V1,V2 or at.OPTION=V1,V2")
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE for every run")
-    parser.add_argument("--mixed-precision", default="no")
+    parser.add_argument("--mixed-precision", default="no", choices=MIXED_PRECISIONS)
     parser.add_argument("--runs", type=Path, default=Path("runs/kd_study"))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "kd_study.json")
     parser.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,
@@ -364,9 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(f"--data {args.data}: no such cohort file")
     if args.folds < 3:
         raise InputError(f"--folds {args.folds}: kfold needs k >= 3 (test, validation and training folds)")
-    args.truth = args.truth or (args.data.parent / "truth" if (args.data.parent / "truth").is_dir() else None)
     grid = parse_grid(args.grid)
     args.contexts = sorted(set(args.contexts))  # one-window first: context runs start from its runs
+    check_plan(args, grid)
+    args.truth = args.truth or (args.data.parent / "truth" if (args.data.parent / "truth").is_dir() else None)
     if 0 not in args.contexts:  # the warm starts must already be there: say so before anything runs
         for fold in args.only_folds or range(args.folds):
             for context in args.contexts:
@@ -384,8 +463,10 @@ def main(argv: list[str] | None = None) -> int:
               "truth": str(args.truth) if args.truth else None, "folds": args.folds, "contexts": args.contexts,
               "epochs": args.epochs, "grid": grid, "students": list(args.students), "warm_start": args.warm_start,
               "one_window_students": list(args.one_window_students or args.students), "reference": reference, "rows": rows, "summary": summarise(rows)}
+    from sleep_kd.engine.outputs import write_text_atomic
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    write_text_atomic(args.out, json.dumps(result, indent=1, default=str) + "\n", label=f"--out {args.out}")
     print(f"[kd_study] {len(rows)} runs scored in {result['seconds']:.0f} s -> {args.out}")
     return 0
 

@@ -13,7 +13,6 @@ Agreement is counted over the epochs scored as a sleep stage in both.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import shutil
 import sys
@@ -27,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 from sleep_kd.data.stages import Stage  # noqa: E402
 from sleep_kd.data.synthetic.truth import read_truth as read_truth_file  # noqa: E402
-from sleep_kd.errors import InputError, cli_entry  # noqa: E402
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
 CONFUSIONS = {Stage.W: (Stage.N1,), Stage.N1: (Stage.W, Stage.N2), Stage.N2: (Stage.N1, Stage.N3),
               Stage.N3: (Stage.N2,), Stage.N4: (Stage.N3,), Stage.R: (Stage.N1, Stage.N2)}
@@ -58,46 +57,79 @@ def read_truth(path: Path) -> tuple[list[dict], np.ndarray, np.ndarray]:
     return rows, true, scored
 
 
+def check_arguments(args) -> Path:
+    """Refuse bad arguments before anything is read or written; the truth folder to read."""
+    from sleep_kd.engine.outputs import check_output_dir
+
+    truth_dir = args.truth or args.cohort.parent / "truth"
+    if not args.cohort.is_file():
+        raise InputError(f"{args.cohort}: no such cohort file")
+    if not 0.0 < args.agreement <= 1.0:  # NaN fails it too
+        raise InputError(f"--agreement {args.agreement}: expected a value in (0, 1]")
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed}: expected an integer >= 0")
+    if not truth_dir.is_dir():
+        raise InputError(f"{truth_dir}: no truth folder (expected <id>.csv files with true_stage, scored_stage)")
+    if args.out.is_dir():
+        raise InputError(f"--out {args.out}: is a folder, expected a file name (COHORT.h5)")
+    if args.out.resolve() == args.cohort.resolve():
+        raise InputError(f"--out {args.out}: must differ from the cohort file")
+    if (args.out.parent / "truth").resolve() == truth_dir.resolve():
+        raise InputError(f"--out {args.out}: its truth/ folder would be the source's {truth_dir}, whose files "
+                         "would be overwritten; put --out in another folder")
+    check_output_dir(args.out.parent, label=f"--out {args.out}")
+    return truth_dir
+
+
+def relabelled(cohort: Path, truth_dir: Path, *, agreement: float, seed: int) -> dict[str, tuple]:
+    """Per recording: (truth CSV rows, new scored stages), every file checked before anything is written."""
+    import h5py
+
+    rng = np.random.default_rng(seed)
+    plan = {}
+    with h5py.File(cohort, "r") as handle:
+        for rid in sorted(handle["recordings"]):
+            path = truth_dir / f"{rid}.csv"
+            if not path.is_file():
+                raise InputError(f"{path}: no truth file for recording {rid!r}")
+            rows, true, scored = read_truth(path)
+            stage = handle["recordings"][rid]["epochs"]["stage"][()]
+            if stage.shape[0] != len(rows) or not np.array_equal(stage, scored):
+                raise InputError(f"{path}: scored stages differ from {cohort}'s recording {rid!r}")
+            plan[rid] = (rows, relabel(scored, true, agreement=agreement, rng=rng))
+    return plan
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     import h5py
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="relabel_cohort.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("cohort", type=Path)
     parser.add_argument("--agreement", type=float, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--truth", type=Path, help="folder of <id>.csv truth files (default: truth/ beside the cohort)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    truth_dir = args.truth or args.cohort.parent / "truth"
-    if not 0.0 < args.agreement <= 1.0:
-        raise InputError(f"--agreement {args.agreement}: expected a value in (0, 1]")
-    if not truth_dir.is_dir():
-        raise InputError(f"{truth_dir}: no truth folder (expected <id>.csv files with true_stage, scored_stage)")
-    if args.out.resolve() == args.cohort.resolve():
-        raise InputError(f"--out {args.out}: must differ from the cohort file")
-    rng = np.random.default_rng(args.seed)
+    truth_dir = check_arguments(args)
+    plan = relabelled(args.cohort, truth_dir, agreement=args.agreement, seed=args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(args.cohort, args.out)
+    tmp = args.out.with_name(f".{args.out.name}.tmp")  # the new cohort appears whole or not at all
+    shutil.copyfile(args.cohort, tmp)
+    with h5py.File(tmp, "r+") as handle:
+        for rid, (_, new) in plan.items():
+            stage = handle["recordings"][rid]["epochs"]["stage"]
+            stage[...] = new.astype(stage.dtype)
     out_truth = args.out.parent / "truth"
     out_truth.mkdir(exist_ok=True)
-    with h5py.File(args.out, "r+") as handle:
-        for rid in sorted(handle["recordings"]):
-            path = truth_dir / f"{rid}.csv"
-            if not path.is_file():
-                raise InputError(f"{path}: no truth file for recording {rid!r}")
-            rows, true, scored = read_truth(path)
-            stage = handle["recordings"][rid]["epochs"]["stage"]
-            if stage.shape[0] != len(rows) or not np.array_equal(stage[()], scored):
-                raise InputError(f"{path}: scored stages differ from {args.cohort}'s recording {rid!r}")
-            new = relabel(scored, true, agreement=args.agreement, rng=rng)
-            stage[...] = new.astype(stage.dtype)
-            with (out_truth / f"{rid}.csv").open("w", newline="") as handle_out:
-                writer = csv.DictWriter(handle_out, fieldnames=list(rows[0]))
-                writer.writeheader()
-                for row, value in zip(rows, new):
-                    name = Stage(int(value)).name if value >= 0 else row["scored_stage"]
-                    writer.writerow({**row, "scored_stage": name})
+    for rid, (rows, new) in plan.items():
+        with (out_truth / f"{rid}.csv").open("w", newline="") as handle_out:
+            writer = csv.DictWriter(handle_out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            for row, value in zip(rows, new):
+                name = Stage(int(value)).name if value >= 0 else row["scored_stage"]
+                writer.writerow({**row, "scored_stage": name})
+    tmp.replace(args.out)
     print(f"[relabel] {args.out}: scored stages at agreement {args.agreement:g} with the true stages")
     return 0
 

@@ -10,9 +10,15 @@ against the same fold's ECG base, against the scored and against the true stages
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kd_study import ROOT, read_result  # noqa: E402
+
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
 LABELS = {"eeg_base": "EEG teacher (eeg_base)", "ecg_base": "ECG base", "kd_temp": "KD-Temp (SD+CL)",
           "feat_train": "Feat-Train (AT only)", "feat_temp": "Feat-Temp (AT+SD+CL)", "feat_wce": "Feat-WCE (AT+CL)"}
@@ -125,16 +131,44 @@ def noise_table(studies: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def rendered(render, path: Path, *parts) -> str:
+    """``render(*parts)``; a result that lacks what the tables read is one line naming the file."""
+    try:
+        return render(*parts)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(f"{path}: not a complete kd_study.py result ({type(error).__name__}: {error})") from None
+
+
+def agreement_and_path(item: str) -> tuple[str, Path]:
+    """``"0.7=results/a70.json"`` -> ``("0.7", Path(...))``; the agreement is a fraction in [0, 1]."""
+    agreement, sep, path = item.partition("=")
+    try:
+        fraction = float(agreement)
+    except ValueError:
+        fraction = float("nan")
+    if not sep or not path or not 0.0 <= fraction <= 1.0:
+        raise InputError(f"--noise {item!r}: expected AGREEMENT=FILE.json with an agreement in [0, 1] "
+                         "(e.g. 0.7=results/label_noise/a70.json)")
+    return agreement, Path(path)
+
+
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--noise"]:
-        studies = []
-        for item in argv[1:]:
-            agreement, _, path = item.partition("=")
-            studies.append((agreement, json.loads(Path(path).read_text())))
+    parser = ArgumentParser(prog="study_tables.py", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("result", nargs="?", type=Path, default=ROOT / "results" / "kd_study.json",
+                        help="a kd_study.py result (default: results/kd_study.json)")
+    parser.add_argument("--noise", nargs="+", metavar="AGREEMENT=FILE.json",
+                        help="the label-noise table: one kd_study.py result per scorer agreement")
+    args = parser.parse_args(argv)
+    if args.noise:
+        pairs = [agreement_and_path(item) for item in args.noise]
+        studies = [(agreement, read_result(path)) for agreement, path in pairs]
+        for (_, path), (agreement, study) in zip(pairs, studies):
+            rendered(noise_table, path, [(agreement, study)])
         print(noise_table(studies))
         return 0
-    print(tables(json.loads(Path(argv[0] if argv else "results/kd_study.json").read_text())))
+    print(rendered(tables, args.result, read_result(args.result)))
     return 0
 
 

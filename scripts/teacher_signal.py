@@ -22,7 +22,6 @@ differs from the hard label on few epochs, and that bounds what it can change.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sleep_kd.errors import InputError, cli_entry  # noqa: E402
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
 BINS = 15
 
@@ -140,12 +139,45 @@ def mean_over_folds(per_fold: list[dict]) -> dict:
     return result
 
 
+def check_context(context: int) -> None:
+    """``--context``: 0 (one window) or a context length a study can train."""
+    from sleep_kd.engine.schema import SCHEMA
+
+    longest = SCHEMA["model.context_epochs"].high
+    if not 0 <= context <= longest:
+        raise InputError(f"--context {context}: expected 0 (one window) or epochs of context in 1..{longest}")
+
+
+def check_report_path(out: Path | None) -> None:
+    """Refuse a ``--out`` that cannot be written, before any checkpoint is read."""
+    from sleep_kd.engine.outputs import check_output_dir
+
+    if out is None:
+        return
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a folder, expected a file name (FILE.json)")
+    check_output_dir(out.parent, label=f"--out {out}")
+
+
+def run_record(folder: Path) -> dict:
+    """The ``data`` record of a fold's teacher checkpoint (where its cohort is), or one line naming the file."""
+    path = folder / "eeg_base" / "best" / "config.json"
+    try:
+        data = json.loads(path.read_text())["data"]
+        str(data["path"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"{path}: not a checkpoint record with data.path ({type(error).__name__}: {error})") from None
+    return data
+
+
 def write_report(out: Path, script: str, argv: list[str] | None, folders: list[Path], **parts) -> None:
     """A per-fold report as JSON: the command that made it, the folds read, then ``parts``."""
+    from sleep_kd.engine.outputs import write_text_atomic
+
     command = f"python scripts/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"command": command, "folds": [f.parent.name for f in folders], **parts},
-                              indent=1) + "\n")
+    write_text_atomic(out, json.dumps({"command": command, "folds": [f.parent.name for f in folders], **parts},
+                                      indent=1) + "\n", label=f"--out {out}")
 
 
 def print_table(summary: dict) -> None:
@@ -160,7 +192,9 @@ def print_table(summary: dict) -> None:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from sleep_kd.engine.schema import check_value
+
+    parser = ArgumentParser(prog="teacher_signal.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", type=Path, help="a kd_study.py runs folder")
     parser.add_argument("--context", type=int, default=20, help="the context length to read (0 = one window)")
     parser.add_argument("--truth", type=Path, help="folder of <id>.csv true stages (default: beside the cohort)")
@@ -168,13 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splits", nargs="+", default=["train", "test"], choices=["train", "val", "test"])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    check_value("loss.sd.temperature", args.temperature, origin="--temperature")
+    check_context(args.context)
+    if not args.runs.is_dir():
+        raise InputError(f"{args.runs}: no such folder (a kd_study.py runs folder)")
+    check_report_path(args.out)
     folders = sorted(p / f"context{args.context}" for p in args.runs.glob("fold*")
                      if (p / f"context{args.context}" / "eeg_base" / "best").is_dir())
     if not folders:
         raise InputError(f"{args.runs}: no fold*/context{args.context}/eeg_base/best (a kd_study.py runs folder?)")
     if args.truth is None:
-        config = json.loads((folders[0] / "eeg_base" / "best" / "config.json").read_text())
-        args.truth = Path(config["data"]["path"]).parent / "truth"
+        args.truth = Path(run_record(folders[0])["path"]).parent / "truth"
     if not args.truth.is_dir():
         raise InputError(f"--truth {args.truth}: no such folder")
     per_split = {split: [fold_signal(f, split, args.truth, args.temperature) for f in folders]

@@ -8,6 +8,7 @@ no traceback (``../shared/CONTRACT.md``: 0 success, 2 bad usage or input, 1 anyt
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
 from typing import Callable, TypeVar
@@ -30,6 +31,17 @@ class InputError(ValueError):
         if text.startswith("Caught InputError in DataLoader worker") and marker in text:
             text = text.rsplit(marker, 1)[1]
         super().__init__(" ".join(text.split()))
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one :class:`InputError` line (exit 2 through :func:`cli_entry`).
+
+    argparse's own error prints the usage block before its message; here the message alone names
+    the program, the option and what is wrong. ``--help`` still prints the help and exits 0.
+    """
+
+    def error(self, message: str):  # argparse hook: must not return
+        raise InputError(f"{self.prog}: {message}")
 
 
 def cli_entry(main: F) -> Callable[..., int]:

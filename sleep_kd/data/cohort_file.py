@@ -211,3 +211,36 @@ def require_modalities(path, needed, *, what: str) -> None:
         raise InputError(f"{path}: {what} needs {missing[0].upper()}, but the cohort holds only "
                          f"{', '.join(m.upper() for m in held) or 'no signal'} "
                          f"(ingest it with --eeg and --ecg to store both)")
+
+
+# How a source records a lead it multiplied by -1 in ``<modality>_derivation`` ("-1 * ECG ECGI").
+INVERTED_PREFIX = "-1 * "
+
+
+def recording_lead(attrs: dict, modality: str) -> tuple[str, bool] | None:
+    """The lead (a channel or ``"A - B"``) a recording's ``modality`` was read from, and whether ingest
+    inverted it; None when the recording does not say (a file written before the attribute existed)."""
+    text = attrs.get(f"{modality}_derivation")
+    text = (text.decode() if isinstance(text, bytes) else str(text or "")).strip()
+    if not text:
+        return None
+    if text.startswith(INVERTED_PREFIX):
+        return text[len(INVERTED_PREFIX):].strip(), True
+    return text, False
+
+
+def recording_leads(path, recordings, modality: str) -> list[dict]:
+    """The leads ``recordings`` of a cohort were read from for ``modality``, sorted.
+
+    Returns
+    -------
+    list of ``{"lead": str, "inverted": bool, "recordings": int}``, one per lead and orientation
+    (a lead read both ways in one cohort gets two entries); recordings that do not say are left out.
+    """
+    counts: dict[tuple[str, bool], int] = {}
+    with open_cohort(path) as handle:
+        for rid in sorted(recordings):
+            lead = recording_lead(recording_attrs(handle, rid), modality)
+            if lead is not None:
+                counts[lead] = counts.get(lead, 0) + 1
+    return [{"lead": lead, "inverted": inverted, "recordings": n} for (lead, inverted), n in sorted(counts.items())]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from sleep_kd.data import cohort_file
 from sleep_kd.data.resampling import rate_ratio, resampler
-from sleep_kd.data.stages import class_names, to_classes
+from sleep_kd.data.stages import IGNORED, UNSCORED_NIGHT, class_names, to_classes
 from sleep_kd.errors import InputError
 
 NORMALIZATIONS = ("minmax", "zscore", "none")
@@ -65,13 +65,19 @@ class CohortWindows(Dataset):
         Per-window scaling, applied after resampling.
     modalities : sequence of {"eeg", "ecg"}
 
+    unscored : collection of str
+        Recordings used as nights nobody scored (``data.scored_subjects``, or nights ingested with
+        ``--unscored``): every epoch whose window fits is an item, labelled
+        :data:`~sleep_kd.data.stages.UNSCORED_NIGHT`, whatever its stored stage.
+
     Items are dicts: ``eeg``/``ecg`` float32 tensors (1, n_times), ``label``, ``recording``
     (index into :attr:`recordings`) and ``epoch`` (index in the recording's epoch table), all int64.
+    :attr:`labels` holds every item's label; :attr:`scored_labels` the scored ones (class weights).
     """
 
     def __init__(self, path, *, n_classes: int, recordings: Sequence[str] | None = None,
                  sfreq: float | None = None, window_s: float = 30.0, normalization: str = "minmax",
-                 modalities: Sequence[str] = ("eeg", "ecg")) -> None:
+                 modalities: Sequence[str] = ("eeg", "ecg"), unscored: Collection[str] = ()) -> None:
         if normalization not in NORMALIZATIONS:
             raise InputError(f"normalization {normalization!r}: expected one of {', '.join(NORMALIZATIONS)}")
         bad = [m for m in modalities if m not in cohort_file.MODALITIES]  # one list, in cohort_file
@@ -85,6 +91,7 @@ class CohortWindows(Dataset):
         self.modalities = tuple(modalities)
         self.normalization = normalization
         self.window_s = float(window_s)
+        self.unscored = frozenset(unscored)
         with cohort_file.open_cohort(self.path) as handle:
             self.file_sfreq = float(handle.attrs["sfreq"])
             self.recordings = self._choose(handle, recordings)
@@ -125,7 +132,9 @@ class CohortWindows(Dataset):
             centre = table.onset + table.duration / 2
             start = np.round((centre - self.window_s / 2) * self.file_sfreq).astype(np.int64)
             label = to_classes(table.stage, self.n_classes)
-            keep = np.flatnonzero((label >= 0) & (start >= 0) & (start + self._file_times <= n_samples))
+            if self.recordings[index] in self.unscored:
+                label = np.full(label.shape, UNSCORED_NIGHT, dtype=label.dtype)
+            keep = np.flatnonzero((label != IGNORED) & (start >= 0) & (start + self._file_times <= n_samples))
             recs.append(np.full(keep.size, index, dtype=np.int64))
             epochs.append(keep.astype(np.int64))
             starts.append(start[keep])
@@ -146,6 +155,11 @@ class CohortWindows(Dataset):
 
     def __len__(self) -> int:
         return int(self.labels.size)
+
+    @property
+    def scored_labels(self) -> np.ndarray:
+        """The class labels (>= 0) of the scored items, for class weights and checks."""
+        return self.labels[self.labels >= 0]
 
     def _dataset(self, rec: int, modality: str):
         if self._pid != os.getpid():  # first use in this process (or a forked worker)

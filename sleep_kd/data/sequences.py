@@ -24,10 +24,8 @@ import torch
 
 from sleep_kd.data.dataset import CohortWindows, normalize_rows
 from sleep_kd.data import cohort_file as store
-from sleep_kd.data.stages import to_classes
+from sleep_kd.data.stages import IGNORED, UNSCORED_NIGHT, to_classes
 from sleep_kd.errors import InputError
-
-IGNORED = -1  # label of an epoch that no loss or metric counts
 
 
 class CohortSequences(CohortWindows):
@@ -46,8 +44,9 @@ class CohortSequences(CohortWindows):
         Seeds the training offsets.
 
     Items are dicts: ``eeg``/``ecg`` float32 (T, 1, n_times); ``label`` (T,) int64, -1 where not
-    counted; ``recording`` (T,) and ``epoch`` (T,) int64 (epoch -1 for padding). :attr:`labels`
-    holds every scored label of the chosen recordings once (for class weights).
+    counted, -2 on a night used as unscored (``unscored``); ``recording`` (T,) and ``epoch`` (T,)
+    int64 (epoch -1 for padding). :attr:`labels` holds every scored label of the chosen recordings
+    once (for class weights).
     """
 
     def __init__(self, path, *, context_epochs: int, train: bool, seed: int = 0, **options) -> None:
@@ -66,6 +65,8 @@ class CohortSequences(CohortWindows):
             centre = table.onset + table.duration / 2
             start = np.round((centre - self.window_s / 2) * self.file_sfreq).astype(np.int64)
             label = to_classes(table.stage, self.n_classes).astype(np.int64)
+            if rid in self.unscored:
+                label[:] = UNSCORED_NIGHT
             fits = (start >= 0) & (start + self._file_times <= n_samples)
             label[~fits] = IGNORED
             starts.append(np.where(fits, start, -1))
@@ -75,6 +76,7 @@ class CohortSequences(CohortWindows):
         self._sizes = np.asarray(sizes, dtype=np.int64)
         scored = [lab[lab >= 0] for lab in labels]
         self.labels = np.concatenate(scored) if scored else np.zeros(0, np.int64)
+        self.n_unscored = int(sum((lab == UNSCORED_NIGHT).sum() for lab in labels))
         T = self.context_epochs
         per_recording = -(-self._sizes // T) + (1 if self.train else 0)
         self._item_rec = np.repeat(np.arange(len(self.recordings)), per_recording)
@@ -130,6 +132,16 @@ class CohortSequences(CohortWindows):
                         epoch=torch.from_numpy(np.where(inside, pos, -1).astype(np.int64)))
             items.append(item)
         return items
+
+    def epoch_windows(self, recording: int, epochs: np.ndarray, modality: str) -> torch.Tensor:
+        """The normalised windows (n, 1, n_times) of ``epochs`` of recording index ``recording``: what
+        the per-epoch encoder reads for them inside any sequence (for per-epoch features)."""
+        epochs = np.asarray(epochs, dtype=np.int64)
+        starts = self._starts[recording][epochs]
+        if (starts < 0).any():
+            raise InputError(f"{self.path}: recording {self.recordings[recording]!r} epoch "
+                             f"{int(epochs[starts < 0][0])} has no whole window")
+        return torch.from_numpy(self._sequence(recording, modality, starts)[:, None, :])
 
     def _sequence(self, rec: int, modality: str, window_start: np.ndarray) -> np.ndarray:
         """Normalised windows (T, n_times) float32; zeros where ``window_start`` is -1."""

@@ -18,14 +18,13 @@ and in every checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
 from pathlib import Path
 
 from sleep_kd.data import cohort_file as store
-from sleep_kd.errors import InputError, cli_entry
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry
 
 SUBSET_ORDER = ("SS1", "SS3", "SS2", "SS4", "SS5")
 METHODS = ("original", "pooled", "kfold")
@@ -68,6 +67,8 @@ def kfold_split(subjects: list[str], *, k: int, fold: int, seed: int = 42) -> di
     """Fold ``fold`` of ``k``: test = that fold, val = the next one, train = the other ``k - 2``."""
     if k < 3 or not 0 <= fold < k:
         raise InputError(f"kfold needs k >= 3 and 0 <= fold < k, got k={k}, fold={fold}")
+    if k > len(subjects):  # some folds would be empty: a study would stop at the first of them
+        raise InputError(f"kfold with k={k} folds needs at least {k} subjects, one per fold, got {len(subjects)}")
     shuffled = sorted(subjects)
     random.Random(seed).shuffle(shuffled)
     folds = [shuffled[i::k] for i in range(k)]
@@ -119,6 +120,9 @@ def make_splits(h5_path, *, method: str = "original", seed: int = 42, k: int = 5
     elif method == "pooled":
         parts = pooled_split(subjects, seed=seed)
     else:
+        if k > len(subjects):
+            raise InputError(f"{h5_path}: kfold with {k} folds (data.folds) needs at least {k} subjects, one per "
+                             f"fold; the cohort has {len(subjects)}")
         parts = kfold_split(subjects, k=k, fold=fold, seed=seed)
     for name in SPLITS:
         if not parts[name]:
@@ -136,9 +140,35 @@ def make_splits(h5_path, *, method: str = "original", seed: int = 42, k: int = 5
     return result
 
 
+def scored_subjects(h5_path, train: list[str], *, count: int, seed: int) -> list[str]:
+    """The ``count`` training subjects whose stages a run keeps (``data.scored_subjects``), sorted.
+
+    The training split's subjects are shuffled once by ``seed`` (the split seed) and the first
+    ``count`` kept, so the sets are nested: the 2 scored subjects are among the 4, the 4 among the
+    8. ``count`` 0 keeps every subject; more than the split holds is refused.
+    """
+    table = _cohort_subjects(Path(h5_path))
+    subjects = sorted({table[rid][0] for rid in train})
+    if count == 0:
+        return subjects
+    if count > len(subjects):
+        raise InputError(f"config key 'data.scored_subjects' is {count}, more than the {len(subjects)} subjects of "
+                         f"the training split of {h5_path}; allowed: 0 (all) to {len(subjects)}")
+    order = list(subjects)
+    random.Random(f"scored-subjects-{seed}").shuffle(order)
+    return sorted(order[:count])
+
+
+def unscored_recordings(h5_path, train: list[str], scored: list[str]) -> list[str]:
+    """Training recordings of the subjects not in ``scored`` (used as nights nobody scored), sorted."""
+    table = _cohort_subjects(Path(h5_path))
+    keep = set(scored)
+    return sorted(rid for rid in train if table[rid][0] not in keep)
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sleep_kd.data.splits",
+    parser = ArgumentParser(prog="python -m sleep_kd.data.splits",
                                      description="Split a cohort file's recordings by subject.")
     parser.add_argument("cohort", help="cohort HDF5 file")
     parser.add_argument("--method", choices=(*METHODS, *METHOD_ALIASES), default="original")
@@ -149,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     method = METHOD_ALIASES.get(args.method, args.method)
     target = Path(args.out) if args.out else split_file(args.cohort, method=method, k=args.k, fold=args.fold)
+    if target.is_dir() or not target.parent.is_dir():
+        raise InputError(f"--out {target}: expected a file name in a folder that exists")
     result = make_splits(args.cohort, method=method, seed=args.seed, k=args.k, fold=args.fold, save_to=target)
     for name in SPLITS:
         print(f"{name}: {len(result[name])} recordings: {' '.join(result[name])}")

@@ -28,6 +28,14 @@ import numpy as np
 from sleep_kd.errors import InputError
 
 
+# Training labels besides the class indices 0..n_classes-1 (``labels`` of the datasets, ``targets`` of
+# the loss terms): an epoch no term counts (padding, movement, an unscored epoch of a scored night),
+# and an epoch of a night nobody scored, which the terms that need only a teacher (``sd``'s KL,
+# ``at``) see and the terms that need a stage (``ce``, ``wce``, ``sd``'s CE) do not.
+IGNORED = -1
+UNSCORED_NIGHT = -2
+
+
 class Stage(IntEnum):
     """Stage codes as stored in a cohort file (``epochs/stage``, int8)."""
 
@@ -92,11 +100,15 @@ def is_stage_label(label: str) -> bool:
     """True if ``label`` claims to be a stage (so an unknown one is an error, not an event).
 
     Annotation files mix stages with events such as ``Lights off`` or arousals; those are not
-    stages and are skipped by readers. A ``Sleep stage ...`` label and a bare number are always
-    treated as stages (a number is refused without a code map, never skipped).
+    stages and are skipped by readers. A label holding the word ``stage`` (``Sleep stage 2``,
+    ``Sleep_stage_W``, ``Stage N2``) and a bare number are always treated as stages: one we cannot
+    read is refused, never skipped (a number without a code map too).
+
+    >>> [is_stage_label(x) for x in ("Sleep stage W", "Stage 2 sleep", "sleep_stage_R", "Lights off", "7")]
+    [True, True, True, False, True]
     """
-    text = " ".join(str(label).strip().lower().split())
-    return text.startswith(_PREFIX) or _normalise(label) in _SPELLINGS or is_numeric_code(label)
+    words = re.split(r"[^a-z0-9?]+", str(label).strip().lower())
+    return "stage" in words or _normalise(label) in _SPELLINGS or is_numeric_code(label)
 
 
 def stage_code_map(spec: str) -> dict[int, Stage]:

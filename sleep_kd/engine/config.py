@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from sleep_kd.engine.schema import SCHEMA, Options, check_value
+from sleep_kd.engine.yaml_reader import load_yaml, read_yaml_file
 from sleep_kd.errors import InputError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
@@ -26,14 +27,8 @@ DEFAULTS_FILE = CONFIG_DIR / "defaults.yaml"
 
 
 def read_yaml(path: str | Path) -> dict:
-    """Read one YAML mapping; a missing file or bad YAML is an InputError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise InputError(f"config file {path} is not valid YAML: {str(error).splitlines()[0]}")
+    """Read one YAML mapping; a missing, non-UTF-8 or bad file, or a key given twice, is one InputError line."""
+    data = read_yaml_file(path) or {}
     if not isinstance(data, dict):
         raise InputError(f"config file {path} must hold a mapping of keys, got {type(data).__name__}")
     return data
@@ -109,10 +104,7 @@ def parse_set(pairs: Iterable[str]) -> dict:
         if "=" not in pair:
             raise InputError(f"--set expects key=value, got '{pair}'")
         key, raw = pair.split("=", 1)
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise InputError(f"--set {key}: value '{raw}' is not valid YAML")
+        value = load_yaml(raw, where=f"--set {key}={raw}", lines=False, prefix=f"{key.strip()}.")
         node = nested
         parts = key.strip().split(".")
         for part in parts[:-1]:

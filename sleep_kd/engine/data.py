@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -12,7 +13,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data.sequences import CohortSequences
-from sleep_kd.data.splits import make_splits
+from sleep_kd.data.splits import make_splits, scored_subjects, unscored_recordings
 from sleep_kd.errors import InputError
 
 DEFAULT_COHORT_TAG = "synthetic-default"
@@ -46,6 +47,35 @@ def split_recordings(path: Path, config: Mapping) -> dict[str, list[str]]:
     return {name: parts[name] for name in ("train", "val", "test")}
 
 
+@dataclass(frozen=True)
+class TrainingScoring:
+    """Which training subjects keep their stages, the training recordings a run reads, and which of
+    those it uses as nights nobody scored (``data.scored_subjects``)."""
+
+    scored_subjects: list[str]
+    recordings: list[str]
+    unscored: list[str]
+
+    def record(self) -> dict:
+        """What ``splits.json`` and every checkpoint keep of it."""
+        return {"scored_subjects": list(self.scored_subjects), "unscored_recordings": list(self.unscored)}
+
+
+def training_scoring(path: Path, train: Sequence[str], config: Mapping, strategy) -> TrainingScoring:
+    """The K scored training subjects (``data.scored_subjects``; 0 = all) and what the run reads.
+
+    A strategy that learns from its teacher alone (:attr:`Strategy.sees_unscored`) reads every
+    training recording, the unscored subjects' nights as unscored; any other reads the scored
+    subjects' nights only. Validation and test are never touched: they stay fully scored.
+    """
+    data = config["data"]
+    scored = scored_subjects(path, list(train), count=data["scored_subjects"], seed=data["split_seed"])
+    unscored = unscored_recordings(path, list(train), scored)
+    if strategy.sees_unscored:
+        return TrainingScoring(scored, list(train), unscored)
+    return TrainingScoring(scored, [rid for rid in train if rid not in set(unscored)], [])
+
+
 def recordings_content_id(path: Path, recordings: Sequence[str]) -> str:
     """A digest of what the given recordings hold for scoring: ids, rate, signal lengths, epoch tables.
 
@@ -73,8 +103,9 @@ def recordings_content_id(path: Path, recordings: Sequence[str]) -> str:
 
 
 def require_scored(dataset: CohortWindows, *, split: str) -> None:
-    """Refuse a split with no scored window, naming it and its recordings (before any training)."""
-    if len(dataset) == 0:
+    """Refuse a split with no scored window, naming it and its recordings (before any training);
+    windows of nights used as unscored do not count."""
+    if dataset.scored_labels.size == 0:
         names = ", ".join(dataset.recordings[:5]) + (" ..." if len(dataset.recordings) > 5 else "")
         raise InputError(f"{dataset.path}: the {split} split has no scored window (recordings: {names or 'none'}); "
                          f"each needs epochs with a stage of data.n_classes={dataset.n_classes} and "
@@ -123,7 +154,8 @@ class SequenceShuffleSampler(EpochShuffleSampler):
 
 
 def make_dataset(path: Path, recordings: Sequence[str], config: Mapping, *, sfreq: float,
-                 modalities: Sequence[str], context_epochs: int = 0, train: bool = False) -> CohortWindows:
+                 modalities: Sequence[str], context_epochs: int = 0, train: bool = False,
+                 unscored: Sequence[str] = ()) -> CohortWindows:
     """Lazy windows of the given recordings, prepared for a model at ``sfreq`` Hz.
 
     With ``context_epochs`` T > 0, sequences of T epochs (:class:`CohortSequences`) in the
@@ -131,7 +163,8 @@ def make_dataset(path: Path, recordings: Sequence[str], config: Mapping, *, sfre
     """
     data = config["data"]
     options = dict(n_classes=data["n_classes"], recordings=list(recordings), sfreq=sfreq,
-                   window_s=data["window_s"], normalization=data["normalization"], modalities=tuple(modalities))
+                   window_s=data["window_s"], normalization=data["normalization"], modalities=tuple(modalities),
+                   unscored=tuple(unscored))
     if context_epochs:
         return CohortSequences(path, context_epochs=context_epochs, train=train, seed=config["seed"], **options)
     return CohortWindows(path, **options)

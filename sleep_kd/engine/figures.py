@@ -58,7 +58,7 @@ def log_validation_figures(writer, predictions, dataset, step: int, *, model=Non
 
     With ``model`` (the bare student) and the ``modality`` it reads, also the 2-D PCA of its bottleneck
     features on up to ``EMBEDDING_POINTS`` validation epochs spread evenly over the split (no random draw:
-    logging leaves the run's random streams untouched).
+    logging leaves the run's random streams untouched); a context model's are its per-epoch encoder's.
     """
     from sleep_kd.metrics.scores import score_predictions
 
@@ -73,12 +73,22 @@ def log_validation_figures(writer, predictions, dataset, step: int, *, model=Non
     writer.add_figure("val/hypnogram", hypnogram_figure(predictions.y_true[night][order],
                                                         predictions.y_pred[night][order], dataset.class_names,
                                                         title=dataset.recordings[first]), global_step=step)
-    # Per-window items only: a context model's items are T-epoch sequences (its embedding: not yet).
-    if model is not None and modality is not None and not getattr(model, "context_epochs", 0):
+    if model is not None and modality is not None:
         from sleep_kd.evaluation.embedding import bottleneck_features, embed, embedding_figure
 
-        picked = np.unique(np.linspace(0, len(dataset) - 1, min(EMBEDDING_POINTS, len(dataset))).astype(int))
-        features = bottleneck_features(model, dataset, picked.tolist(), modality=modality)
+        if getattr(model, "context_epochs", 0):  # items are sequences: name the epochs by (recording, epoch)
+            picked = _spread(predictions.y_true.size)
+            items, labels = list(zip(predictions.recording[picked].tolist(), predictions.epoch[picked].tolist())), \
+                predictions.y_true[picked]
+        else:
+            picked = _spread(len(dataset))
+            items, labels = picked.tolist(), dataset.labels[picked]
+        features = bottleneck_features(model, dataset, items, modality=modality)
         writer.add_figure("val/embedding", embedding_figure([(f"{modality.upper()} bottleneck, step {step}",
-                                                              embed(features), dataset.labels[picked])],
+                                                              embed(features), labels)],
                                                             dataset.class_names), global_step=step)
+
+
+def _spread(n: int) -> np.ndarray:
+    """Up to ``EMBEDDING_POINTS`` indices spread evenly over ``range(n)``."""
+    return np.unique(np.linspace(0, n - 1, min(EMBEDDING_POINTS, n)).astype(int))

@@ -19,12 +19,13 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 class TrainingInterrupted(Exception):
-    """Training stopped on a signal after saving its state in ``out``."""
+    """Training of ``strategy`` stopped on a signal after saving its state in ``out``."""
 
-    def __init__(self, out: Path, signal_name: str) -> None:
+    def __init__(self, out: Path, signal_name: str, *, strategy: str | None = None) -> None:
         super().__init__(f"{signal_name}: stopped, resumable state saved in {out}")
         self.out = out
         self.signal_name = signal_name
+        self.strategy = strategy
 
 
 class StopRequests:

@@ -4,7 +4,7 @@
 ``OUT/tensorboard/`` and ``state/``: Accelerate's ``save_state`` (model, optimizer, grad scaler,
 RNG states; model weights as safetensors, the rest loaded with ``weights_only=True``) plus
 ``progress.json`` (the loop's :class:`LoopState`). ``state/`` is replaced atomically, like a
-checkpoint. ``splits.json`` holds the recording ids of the run's train/val/test splits (written
+checkpoint, and written no later than the checkpoints it belongs with. ``splits.json`` holds the recording ids of the run's train/val/test splits (written
 here, never beside the cohort, whose folder may be read-only).
 
 A resumed run must equal one that never stopped, so everything that shapes the result is pinned:
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from sleep_kd.engine.checkpoint import check_free_space
+from sleep_kd.engine.checkpoint import check_free_space, save_checkpoint
 from sleep_kd.errors import InputError
 
 STATE = "state"
@@ -48,6 +48,9 @@ class LoopState:
     stale: int = 0            # validations since the best
     skipped_batches: int = 0  # batches dropped for a non-finite loss (train.nonfinite: skip)
     history: list = field(default_factory=list)  # every scheduled validation: epoch, step and its scores
+    # The latest validation's metrics and whether it was the best: the checkpoints (last/, best/) this
+    # state belongs with. The state is saved before them, so a resumed run can write any it lacks.
+    checkpoints: dict | None = None
 
     @classmethod
     def from_json(cls, data: Any, *, source: Path) -> "LoopState":
@@ -57,7 +60,8 @@ class LoopState:
         values = {}
         for spec in fields(cls):
             value = data.get(spec.name)
-            wanted = {"strategy": str, "model": str, "best": (dict, type(None)), "history": list}.get(spec.name, int)
+            wanted = {"strategy": str, "model": str, "best": (dict, type(None)), "checkpoints": (dict, type(None)),
+                      "history": list}.get(spec.name, int)
             if (spec.name in ("strategy", "n_classes", "model") and value is None) or \
                     (value is not None and (isinstance(value, bool) or not isinstance(value, wanted))):
                 expected = getattr(wanted, "__name__", "an object")
@@ -86,8 +90,45 @@ def clear_previous_run(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
+def checkpoints_behind(out: Path, progress: LoopState) -> list[str]:
+    """The checkpoint folders (``last``, ``best``) that the state's latest validation wrote after the
+    state and that do not hold it yet: a run killed between the two writes them when resumed."""
+    if not progress.checkpoints:
+        return []
+    metrics = progress.checkpoints.get("metrics") or {}
+    names = ["last", "best"] if progress.checkpoints.get("best") else ["last"]
+    return [name for name in names if _saved_at(out / name) != (metrics.get("epoch"), metrics.get("step"))]
+
+
+def write_checkpoints_behind(accelerator, out: Path, progress: LoopState, *, model, record: Mapping) -> list[str]:
+    """On resume, write the checkpoints of the state's latest validation that a kill kept from being written.
+
+    The state was saved right after that validation, so ``model`` (restored from it, unwrapped) is
+    the model validated. Returns the folders written (all processes call it).
+    """
+    behind = checkpoints_behind(out, progress)
+    if behind and accelerator.is_main_process:
+        state = model.state_dict()
+        for name in behind:
+            save_checkpoint(out / name, state_dict=state, config=record, metrics=progress.checkpoints["metrics"])
+    accelerator.wait_for_everyone()
+    return behind
+
+
+def _saved_at(checkpoint: Path) -> tuple | None:
+    """(epoch, step) of a checkpoint's metrics.json; None when it has none (or it cannot be read)."""
+    try:
+        saved = json.loads((checkpoint / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return (saved.get("epoch"), saved.get("step")) if isinstance(saved, dict) else None
+
+
 def save_state(accelerator, out: Path, progress: LoopState, *, model) -> None:
     """Save the resumable state of every process into ``out/state`` atomically (all processes call it).
+
+    The trainer saves it before the checkpoints of the same validation (never after them), so a run
+    killed in between still resumes, and writes those checkpoints then (:func:`checkpoints_behind`).
 
     The disk is checked first (weights plus Adam's two moments), so a full disk fails cleanly
     and the previous state stays whole.

@@ -57,22 +57,29 @@ def _bounds_text(kind: str, low, high, low_open: bool) -> str:
     return kind
 
 
+def _limit(bound):
+    """A bound, or a function giving it (a loss term's own limit, read where it is defined)."""
+    return bound() if callable(bound) else bound
+
+
 @dataclass(frozen=True)
 class Int(Rule):
     """An integer (not a bool) in ``[low, high]``."""
 
     low: int | None = None
-    high: int | None = None
+    high: int | Callable[[], int] | None = None
     note: str = ""
 
     @property
     def allowed(self) -> str:
-        return _bounds_text("an integer", self.low, self.high, False) + (f" ({self.note})" if self.note else "")
+        return _bounds_text("an integer", self.low, _limit(self.high), False) + (
+            f" ({self.note})" if self.note else "")
 
     def convert(self, value):
         if isinstance(value, bool) or not isinstance(value, int):
             raise Refused
-        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+        high = _limit(self.high)
+        if (self.low is not None and value < self.low) or (high is not None and value > high):
             raise Refused
         return value
 
@@ -82,13 +89,13 @@ class Float(Rule):
     """A finite number, stored as float; any spelling ``float()`` accepts (YAML 1.1 reads 3e-4 as text)."""
 
     low: float | None = None
-    high: float | None = None
+    high: float | Callable[[], float] | None = None
     low_open: bool = False
     note: str = ""
 
     @property
     def allowed(self) -> str:
-        return _bounds_text("a finite number", self.low, self.high, self.low_open) + (
+        return _bounds_text("a finite number", self.low, _limit(self.high), self.low_open) + (
             f" ({self.note})" if self.note else "")
 
     def convert(self, value):
@@ -99,12 +106,18 @@ class Float(Rule):
                 value = float(value)
             except ValueError:
                 raise Refused from None
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not isinstance(value, (int, float)):
             raise Refused
-        value = float(value)
+        try:
+            value = float(value)  # an integer too large for a float is refused, not an OverflowError
+        except OverflowError:
+            raise Refused from None
+        if not math.isfinite(value):
+            raise Refused
+        high = _limit(self.high)
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             raise Refused
-        if self.high is not None and value > self.high:
+        if high is not None and value > high:
             raise Refused
         return value
 
@@ -190,7 +203,7 @@ class Options(Rule):
 
 def _strategies():
     from sleep_kd.strategies import list_strategies
-    return list_strategies()
+    return list_strategies(controls=True)
 
 
 def _models():
@@ -232,58 +245,73 @@ def _precisions():
     return MIXED_PRECISIONS
 
 
+def _loss_limit(module: str, name: str):
+    """A loss term's own limit, read from its module when a value is checked (the losses import torch)."""
+    def limit():
+        from importlib import import_module
+        return getattr(import_module(f"sleep_kd.losses.{module}"), name)
+    return limit
+
+
 ORIGINAL = {"seed": "original"}  # "seed" named the original system's choices; now it is only a number
+SEED_MAX = 2**32 - 1  # accelerate's set_seed (numpy's) range
+# Upper bounds: each far past what a real run uses, and below what overflows or allocates without end
+# (a weight decay of 1e300 overflows Adam's step; a timeout of 1e300 s overflows a timedelta).
+# Counts that the data bounds (a batch, the folds) are checked again against the cohort when it is read.
 
 SCHEMA: dict[str, Rule] = {
-    "seed": Int(low=0, high=2**32 - 1),  # accelerate's set_seed range
+    "seed": Int(low=0, high=SEED_MAX),
     "strategy": Choice(_strategies, nullable=True),
     "data.path": Text(nullable=True, what="a cohort file path"),
     "data.n_classes": Choice(lambda: (3, 4)),
-    "data.window_s": Float(low=0, low_open=True),
+    "data.window_s": Float(low=0, low_open=True, high=300.0),  # 10 scoring epochs
     "data.normalization": Choice(_normalizations),
     "data.split": Choice(_split_methods, aliases=ORIGINAL),
-    "data.split_seed": Int(low=0),
-    "data.folds": Int(low=3),
-    "data.fold": Int(low=0, note="below data.folds"),
-    "data.num_workers": Int(low=0),
+    "data.split_seed": Int(low=0, high=SEED_MAX),
+    "data.folds": Int(low=3, high=1000, note="at most the cohort's subjects"),
+    "data.fold": Int(low=0, high=999, note="below data.folds"),
+    "data.num_workers": Int(low=0, high=128),
+    "data.scored_subjects": Int(low=0, high=100_000, note="0 = all; at most the training split's subjects"),
     "model.name": Choice(_models),
     "model.overrides": Options(),
-    "model.context_epochs": Int(low=0, note="0 for the preset's own length, else at least 1"),
+    "model.context_epochs": Int(low=0, high=1440, note="0 for the preset's own length, else at least 1; "
+                                                      "1440 = 12 h of 30-s epochs"),
     "loss.wce.apply_weights": Bool(),
-    "loss.sd.temperature": Float(low=0, low_open=True),
+    "loss.sd.temperature": Float(low=0, low_open=True, high=_loss_limit("distillation", "TEMPERATURE_MAX")),
     "loss.sd.alpha": Float(low=0, high=1),
     "loss.sd.kl_reduction": Choice(_kl_reductions),
-    "loss.at.p": Float(low=0, low_open=True),
+    "loss.at.p": Float(low=0, low_open=True, high=_loss_limit("attention", "P_MAX")),
     "loss.at.normalize": Choice(_at("NORMALIZATIONS")),
     "loss.at.distance": Choice(_at("DISTANCES")),
     "loss.at.groups": Subset(_at("ALL_GROUPS")),
     "loss.at.group_weighting": Choice(_at("GROUP_WEIGHTINGS"), aliases=ORIGINAL),
-    "train.epochs": Int(low=1),
-    "train.batch_size": Int(low=1),
-    "train.windows_per_epoch": Int(low=0, note="0 = every training window"),
-    "train.grad_accum": Int(low=1),
-    "train.lr": Float(low=0, low_open=True),
-    "train.weight_decay": Float(low=0),
+    "train.epochs": Int(low=1, high=1000),
+    "train.batch_size": Int(low=1, high=8192, note="at most the training windows"),
+    "train.windows_per_epoch": Int(low=0, high=10**8, note="0 = every training window"),
+    "train.grad_accum": Int(low=1, high=1024),
+    "train.lr": Float(low=0, low_open=True, high=1.0),
+    "train.weight_decay": Float(low=0, high=1.0),
     "train.lr_schedule": Choice(_trainer("LR_SCHEDULES")),
-    "train.clip_grad_norm": Float(low=0, note="0 = no clipping"),
+    "train.clip_grad_norm": Float(low=0, high=1000.0, note="0 = no clipping"),
     "train.mixed_precision": Choice(_precisions),
-    "train.val_every": Int(low=1),
-    "train.early_stopping": Int(low=0, note="0 = never"),
+    "train.val_every": Int(low=1, high=1000),
+    "train.early_stopping": Int(low=0, high=1000, note="0 = never"),
     "train.nonfinite": Choice(_trainer("NONFINITE_POLICIES")),
-    "train.log_every": Int(low=1),
-    "train.save_state_every": Int(low=0, note="0 = at epoch ends only"),
-    "train.max_steps": Int(low=0, note="0 = no limit"),
+    "train.log_every": Int(low=1, high=10**6),
+    "train.save_state_every": Int(low=0, high=10**9, note="0 = at epoch ends only"),
+    "train.max_steps": Int(low=0, high=10**9, note="0 = no limit"),
     "train.cpu": Bool(),
     "train.deterministic": Bool(),
     "train.compile": Bool(),
     "train.fast_training": Bool(),
-    "train.collective_timeout_s": Float(low=0, low_open=True),
+    "train.collective_timeout_s": Float(low=0, low_open=True, high=86400.0),  # one day
     "paths.runs": Text(what="a folder path"),
     "paths.out": Text(nullable=True, what="a folder path"),
     "paths.teacher": Text(nullable=True, what="a checkpoint folder path"),
     "paths.init": Text(nullable=True, what="a checkpoint folder path"),
     "paths.encoder_init": Text(nullable=True, what="a checkpoint folder path"),
 }
+
 
 def check_value(key: str, value: Any, *, origin: str) -> Any:
     """``value`` of ``key`` in its canonical form, or one InputError line saying what is allowed."""

@@ -146,7 +146,8 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
             if saved is None:  # a fresh run in an old folder: its curves and state would mix with ours
                 runs.clear_previous_run(out)
             save_yaml(config, out / "config.yaml")
-            (out / runs.SPLITS_FILE).write_text(json.dumps(parts.splits, indent=1) + "\n")
+            (out / runs.SPLITS_FILE).write_text(json.dumps({**parts.splits, **(parts.scoring.record() if parts.scoring else {})},
+                                                             indent=1) + "\n")
         accelerator.wait_for_everyone()
         try:
             run_epochs(accelerator, parts, strategy, config=config, progress=progress, out=out, stop=stop, say=say)
@@ -178,6 +179,11 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
             f"the whole model starts from {config['paths']['init']}; paths.encoder_init is not used"
             if strategy.init_from else
             f"the per-epoch encoder starts from {config['paths']['encoder_init']}, the sequence model at zero"))
+    behind = runs.write_checkpoints_behind(accelerator, out, progress, model=bare_model(accelerator, parts.model),
+                                           record=record)
+    if behind:
+        say(f"[sleep_kd] wrote {' and '.join(f'{name}/' for name in behind)} of step "
+            f"{progress.checkpoints['metrics'].get('step')}: the interrupted run had saved its state, not them")
     for epoch in range(progress.epoch, config["train"]["epochs"]):
         if config["train"]["max_steps"] and progress.global_step >= config["train"]["max_steps"]:
             break
@@ -188,9 +194,11 @@ def run_epochs(accelerator, parts: RunParts, strategy, *, config: Mapping, progr
         if (epoch + 1) % config["train"]["val_every"] == 0 or epoch + 1 == config["train"]["epochs"] or not finished:
             validate_and_save(accelerator, parts, strategy, config=config, progress=progress, out=out,
                               record=record, writer=writer, announce=say, epoch=epoch, mid_epoch=not finished)
-        runs.save_state(accelerator, out, progress, model=parts.model)
+        else:
+            runs.save_state(accelerator, out, progress, model=parts.model)
         if stop.agreed(accelerator):
-            raise TrainingInterrupted(out, stop.received or "a signal on another process")
+            raise TrainingInterrupted(out, stop.received or "a signal on another process",
+                                      strategy=config["strategy"])
         patience = config["train"]["early_stopping"]
         if not finished or (patience and progress.stale >= patience):
             break
@@ -210,8 +218,12 @@ def items(dataset) -> str:
 def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping, progress: runs.LoopState, out: Path,
                       record: Mapping, writer, announce: Callable[[str], None], epoch: int,
                       mid_epoch: bool = False) -> None:
-    """Score the validation split, log it, and write ``last/`` (and ``best/`` when it improved).
+    """Score the validation split, log it, save the resumable state, then write ``last/`` (and ``best/``
+    when it improved).
 
+    The state comes first: a run killed between the two resumes from it and writes the checkpoints
+    then (:func:`sleep_kd.engine.runs.write_checkpoints_behind`); the other order left ``last/``
+    without a state to resume from.
     A validation at a stop inside an epoch (``mid_epoch``: --max-steps) is not part of the schedule: it
     writes ``last/``, and ``best/`` only while there is none yet, but leaves the best record and the
     early-stopping count alone, so a run stopped there and resumed ends equal to one never stopped.
@@ -226,6 +238,8 @@ def validate_and_save(accelerator, parts: RunParts, strategy, *, config: Mapping
     if not mid_epoch:
         progress.history.append({k: metrics[k] for k in ("epoch", "step", "kappa", "weighted_f1", "macro_f1",
                                                          "loss") if k in metrics})
+    progress.checkpoints = {"metrics": metrics, "best": bool(improved)}
+    runs.save_state(accelerator, out, progress, model=parts.model)
     if accelerator.is_main_process:
         state = bare_model(accelerator, parts.model).state_dict()
         save_checkpoint(out / "last", state_dict=state, config=record, metrics=metrics)
@@ -295,7 +309,7 @@ def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int
         seen += batch["label"].numel()  # epochs: a context batch (B, T) holds B * T
         batches_logged += 1
         for key, value in out_terms.items():
-            if key.endswith("loss"):
+            if key.endswith(("loss", "_epochs")):
                 sums[key] = sums.get(key, 0.0) + value.detach().float()
         if not accelerator.sync_gradients:
             continue
@@ -303,7 +317,9 @@ def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int
         if progress.global_step % train["log_every"] == 0 or progress.batches_done == len(loader):
             elapsed = time.perf_counter() - tick
             rate = seen * accelerator.num_processes / max(elapsed, 1e-9)
+            # Losses: the mean per batch; epoch counts (``<term>_scored_epochs``...): the total seen.
             logged = {f"train/{k}": float(accelerator.reduce(v, reduction="mean")) / batches_logged
+                      if k.endswith("loss") else float(accelerator.reduce(v, reduction="sum"))
                       for k, v in sums.items()}
             logged.update({"train/lr": optimizer.param_groups[0]["lr"], "train/epochs_per_s": rate,
                            "train/skipped_batches": progress.skipped_batches})
@@ -314,7 +330,8 @@ def train_one_epoch(accelerator, parts: RunParts, *, config: Mapping, epoch: int
             runs.save_state(accelerator, out, progress, model=model)
         if stop.agreed(accelerator):
             runs.save_state(accelerator, out, progress, model=model)
-            raise TrainingInterrupted(out, stop.received or "a signal on another process")
+            raise TrainingInterrupted(out, stop.received or "a signal on another process",
+                                      strategy=config["strategy"])
         if train["max_steps"] and progress.global_step >= train["max_steps"]:
             return False
     return True

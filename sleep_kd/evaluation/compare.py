@@ -70,6 +70,7 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
     from sleep_kd.engine.figures import confusion_figure
     from sleep_kd.engine.restore import model_from_checkpoint
     from sleep_kd.evaluation.embedding import bottleneck_features, embed, embedding_figure
+    from sleep_kd.models import context_epochs_of
     from sleep_kd.predict.writers import atomic_path
 
     keys = [_keys(s) for s in scoreds]
@@ -80,8 +81,23 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
     if len({r["data"] for r in reports}) > 1 or not common:
         raise InputError("--figures: the checkpoints were scored on different cohorts or share no epoch "
                          f"({', '.join(sorted({r['data'] for r in reports}))}); pass --data to score all on one")
-    out.mkdir(parents=True, exist_ok=True)
     labels = row_labels(reports)
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(common), size=min(max_points, len(common)), replace=False).tolist())
+    chosen_keys = [common[i] for i in chosen]
+    panels = []  # every model's features before any file is written: a failure leaves no partial set
+    for label, scored, own_keys, report in zip(labels, scoreds, keys, reports):
+        _, at = align(chosen_keys, own_keys)
+        model, _ = model_from_checkpoint(scored.checkpoint.path)
+        predictions = scored.predictions
+        # A window model's prediction index is its dataset item; a context model's items are
+        # sequences, so its epochs are named by (recording, epoch).
+        items = list(zip(predictions.recording[at].tolist(), predictions.epoch[at].tolist())) \
+            if context_epochs_of(model) else at.tolist()
+        features = bottleneck_features(model, scored.dataset, items, modality=report["modality"],
+                                       batch_size=batch_size)
+        panels.append((label, embed(features, method=method, seed=seed), predictions.y_true[at]))
+    out.mkdir(parents=True, exist_ok=True)
     written = []
 
     def save(figure, name: str) -> None:
@@ -93,15 +109,5 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
     for label, report in zip(labels, reports):
         save(confusion_figure(np.array(report["confusion_matrix"]), report["classes"], title=label),
              f"confusion-{slug(label)}.png")
-    rng = np.random.default_rng(seed)
-    chosen = sorted(rng.choice(len(common), size=min(max_points, len(common)), replace=False).tolist())
-    chosen_keys = [common[i] for i in chosen]
-    panels = []
-    for label, scored, own_keys, report in zip(labels, scoreds, keys, reports):
-        _, at = align(chosen_keys, own_keys)  # dataset item index = prediction index in one process
-        model, _ = model_from_checkpoint(scored.checkpoint.path)
-        features = bottleneck_features(model, scored.dataset, at.tolist(), modality=report["modality"],
-                                       batch_size=batch_size)
-        panels.append((label, embed(features, method=method, seed=seed), scored.predictions.y_true[at]))
     save(embedding_figure(panels, reports[0]["classes"], method=method), "embedding.png")
     return written

@@ -20,26 +20,44 @@ STAGE_COLOURS = ("#f2c14e", "#6baed6", "#08519c", "#d1495b", "#74c476")  # W, Li
 
 
 @torch.no_grad()
-def bottleneck_features(model: torch.nn.Module, dataset, indices: Sequence[int], *, modality: str,
+def bottleneck_features(model: torch.nn.Module, dataset, indices: Sequence, *, modality: str,
                         batch_size: int = 128) -> np.ndarray:
-    """Mean bottleneck features of ``dataset`` items ``indices``: (len(indices), bottleneck_filters) float32.
+    """Mean bottleneck features of epochs of ``dataset``: (len(indices), bottleneck_filters) float32.
 
+    ``indices`` are item indices of a per-window dataset; for a context model (``model.context_epochs``,
+    ``dataset`` a :class:`~sleep_kd.data.sequences.CohortSequences`) they are (recording index, epoch)
+    pairs, and its per-epoch encoder reads each epoch's own window, as it does inside a sequence.
     ``model`` must return taps (``forward(x, return_taps=True)``, as :class:`~sleep_kd.models.utime.UTime`
     does); it is run in eval mode and left in the mode it was in.
     """
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    from sleep_kd.models import context_epochs_of
+
+    network = model.encoder if context_epochs_of(model) else model
+    device = next(network.parameters()).device
+    was_training = network.training
+    network.eval()
     parts = []
     try:
         for first in range(0, len(indices), batch_size):
-            items = dataset.__getitems__(list(indices[first:first + batch_size]))
-            x = torch.stack([item[modality] for item in items]).to(device)
-            _, taps = model(x, return_taps=True)
+            chunk = list(indices[first:first + batch_size])
+            x = _epoch_windows(dataset, chunk, modality) if network is not model else \
+                torch.stack([item[modality] for item in dataset.__getitems__(chunk)])
+            _, taps = network(x.to(device), return_taps=True)
             parts.append(taps["bottleneck"][0].float().mean(dim=-1).cpu())
     finally:
-        model.train(was_training)
+        network.train(was_training)
     return torch.cat(parts).numpy() if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+def _epoch_windows(dataset, pairs: Sequence[tuple[int, int]], modality: str) -> torch.Tensor:
+    """The windows (n, 1, n_times) of (recording, epoch) pairs of a sequence dataset, in the pairs' order."""
+    recordings = np.asarray([r for r, _ in pairs], dtype=np.int64)
+    epochs = np.asarray([e for _, e in pairs], dtype=np.int64)
+    out = torch.empty((len(pairs), 1, dataset.n_times), dtype=torch.float32)
+    for recording in np.unique(recordings):
+        mine = np.flatnonzero(recordings == recording)
+        out[torch.from_numpy(mine)] = dataset.epoch_windows(int(recording), epochs[mine], modality)
+    return out
 
 
 def embed(features: np.ndarray, *, method: str = "pca", seed: int = 0) -> np.ndarray:

@@ -19,9 +19,10 @@ from sleep_kd.engine.checkpoint import Checkpoint
 from sleep_kd.engine.restore import model_from_checkpoint
 from sleep_kd.engine.validation import Predictions, predict
 from sleep_kd.errors import InputError
+from sleep_kd.evaluation.live import whole_night_logits, whole_nights
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, scoring_precision, trained_precision
 from sleep_kd.metrics.scores import score_predictions
-from sleep_kd.models import context_epochs_of
+from sleep_kd.models import context_epochs_of, is_causal
 
 SPLITS = ("train", "val", "test", "all")
 
@@ -97,6 +98,7 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     probabilities : also keep each epoch's softmax in ``predictions.probabilities`` (n, classes).
     """
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, GradientState
 
     model, checkpoint = model_from_checkpoint(checkpoint_dir)
     prep = checkpoint.config.get("data")
@@ -116,15 +118,16 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     options = dict(n_classes=int(prep["n_classes"]), recordings=split_of(path, prep, split),
                    sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
                    normalization=prep["normalization"], modalities=(modality,))
-    context = context_epochs_of(model)
-    if context:  # T-epoch sequences, every scored epoch once; batch_size still counts epochs
-        dataset = CohortSequences(path, context_epochs=context, train=False, **options)
-        batch_size = max(1, batch_size // context)
-    else:
-        dataset = CohortWindows(path, **options)
+    dataset, items_per_batch = _scoring_items(model, path, options, batch_size=batch_size)
+    live = is_causal(model)
     require_scored(dataset, split=split)
-    accelerator = Accelerator(cpu=cpu)  # autocast per checkpoint below: Accelerate's precision is process-wide
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    # Accelerate's state is process-wide: a process that trained first (a study, a notebook) would
+    # hand its device and precision on. Start from a fresh one (the process group is kept); autocast
+    # is set per checkpoint below.
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
+    accelerator = Accelerator(cpu=cpu)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=items_per_batch, shuffle=False)
     # A frozen copy (channels-last, BatchNorm folded: sleep_kd.deploy). No parameters, so it is
     # moved, not prepared: DDP has nothing to synchronise (the loader still shards the windows).
     model = for_scoring(model).to(accelerator.device)
@@ -133,10 +136,23 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
 
     def forward(batch):
         with torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None):
+            if live:
+                nights, epochs = batch[modality], batch["epoch"]
+                return {"logits": whole_night_logits(model, nights, epochs, batch_size=batch_size)}
             return {"logits": model(batch[modality]).float()}
 
     predictions = predict(accelerator, loader, forward, probabilities=probabilities)
     return Scored(predictions, dataset, checkpoint, precision)
+
+
+def _scoring_items(model, path: Path, options: dict, *, batch_size: int):
+    """The dataset a model is scored on, and its items per loader batch (``batch_size`` counts epochs)."""
+    context = context_epochs_of(model)
+    if is_causal(model):  # one whole night per item, each epoch scored as a live monitor shows it
+        return whole_nights(path, context_epochs=context, **options), 1
+    if context:  # T-epoch sequences, every scored epoch once
+        return CohortSequences(path, context_epochs=context, train=False, **options), max(1, batch_size // context)
+    return CohortWindows(path, **options), batch_size
 
 
 def report_of(scored: Scored, *, split: str) -> dict:

@@ -15,6 +15,8 @@ NORMALIZATIONS = ("sample", "batch")
 DISTANCES = ("l2", "l1")
 GROUP_WEIGHTINGS = ("original", "uniform")
 GROUP_WEIGHTING_ALIASES = {"seed": "original"}  # the old name of "original"
+# Zagoruyko & Komodakis use p = 1, 2 and 4; |x|^p of float32 features overflows long before p = 1e300.
+P_MAX = 8.0
 
 
 def attention_map(features: torch.Tensor, *, p: float = 2, normalize: str = "sample") -> torch.Tensor:
@@ -43,7 +45,9 @@ def _layer_distance(student: torch.Tensor, teacher: torch.Tensor, *, p: float, n
     return diff.abs().mean() if distance == "l1" else diff.pow(2).mean()
 
 
-def _check(normalize: str, distance: str, group_weighting: str, groups: Sequence[str]) -> None:
+def _check(p: float, normalize: str, distance: str, group_weighting: str, groups: Sequence[str]) -> None:
+    if not 0 < p <= P_MAX:  # NaN fails both comparisons
+        raise InputError(f"loss term 'at' option 'p' must lie in (0, {P_MAX:g}], got {p!r}")
     group_weighting = GROUP_WEIGHTING_ALIASES.get(group_weighting, group_weighting)
     for option, value, allowed in (("normalize", normalize, NORMALIZATIONS), ("distance", distance, DISTANCES),
                                    ("group_weighting", group_weighting, GROUP_WEIGHTINGS)):
@@ -77,7 +81,7 @@ def _group_losses(student: Outputs, teacher: Outputs, groups: Sequence[str], **m
     return per_group
 
 
-@register_loss(needs_teacher=True, needs_taps=True)
+@register_loss(needs_teacher=True, needs_taps=True, label_free=True)
 def at(student: Outputs, teacher: Outputs, targets: torch.Tensor, *, p: float = 2, normalize: str = "sample",
        distance: str = "l2", groups: Sequence[str] = ALL_GROUPS, group_weighting: str = "original") -> torch.Tensor:
     """Distance between student and teacher attention maps over the tap groups.
@@ -97,7 +101,7 @@ def at(student: Outputs, teacher: Outputs, targets: torch.Tensor, *, p: float = 
         "uniform": average over all layers.
     """
     groups = list(groups)
-    _check(normalize, distance, group_weighting, groups)
+    _check(p, normalize, distance, group_weighting, groups)
     per_group = _group_losses(student, teacher, groups, p=p, normalize=normalize, distance=distance)
     if group_weighting == "uniform":
         return torch.stack([loss for losses in per_group for loss in losses]).mean()

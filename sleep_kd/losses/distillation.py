@@ -9,11 +9,14 @@ from sleep_kd.errors import InputError
 from sleep_kd.losses.registry import Outputs, register_loss
 
 KL_REDUCTIONS = ("batchmean", "mean")
+# Hinton et al. use T up to 20; the loss scales by T^2, and T = 1e300 overflows it.
+TEMPERATURE_MAX = 100.0
 
 
 def _check(temperature: float, alpha: float, kl_reduction: str) -> None:
-    if not temperature > 0:
-        raise InputError(f"loss term 'sd' option 'temperature' must be positive, got {temperature!r}")
+    if not 0 < temperature <= TEMPERATURE_MAX:  # NaN fails both comparisons
+        raise InputError(f"loss term 'sd' option 'temperature' must lie in (0, {TEMPERATURE_MAX:g}], "
+                         f"got {temperature!r}")
     if not 0.0 <= alpha <= 1.0:
         raise InputError(f"loss term 'sd' option 'alpha' must lie in [0, 1], got {alpha!r}")
     if kl_reduction not in KL_REDUCTIONS:
@@ -37,13 +40,30 @@ def sd_parts(student: Outputs, teacher: Outputs, targets: torch.Tensor, *, tempe
     # Divided here rather than by kl_div's reduction, whose "mean" PyTorch plans to redefine.
     kl = kl_sum / (student_logits.numel() if kl_reduction == "mean" else student_logits.shape[0])
     # T^2 keeps the soft-target gradients on the scale of the hard-label ones (Hinton et al.).
-    return {"kl": temperature**2 * kl, "ce": F.cross_entropy(student_logits, targets)}
+    return {"kl": temperature**2 * kl, "ce": scored_cross_entropy(student_logits, targets)}
 
 
-@register_loss(needs_teacher=True, parts=sd_parts)
+def scored_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the rows with a stage (targets >= 0; -2 marks a night nobody scored).
+
+    Every row scored: exactly ``F.cross_entropy``. No row scored: zero, still in the graph (every
+    parameter that made the logits gets a zero gradient).
+    """
+    scored = targets >= 0
+    if bool(scored.all()):
+        return F.cross_entropy(logits, targets)
+    if not bool(scored.any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[scored], targets[scored])
+
+
+@register_loss(needs_teacher=True, parts=sd_parts, label_free=True)
 def sd(student: Outputs, teacher: Outputs, targets: torch.Tensor, *, temperature: float = 4.0,
        alpha: float = 0.5, kl_reduction: str = "batchmean") -> torch.Tensor:
     """``alpha * T^2 * KL(p_teacher || p_student) + (1 - alpha) * CE``.
+
+    The KL sees every row the step passes (scored epochs and those of unscored nights); the CE
+    only the scored rows (:func:`scored_cross_entropy`).
 
     Parameters
     ----------

@@ -38,6 +38,8 @@ class LossTerm:
     """A registered loss term: the function plus what it needs.
 
     ``parts``, when given, returns named detached components of the term (for logging only).
+    ``label_free``: the term (or, for ``sd``, its teacher part) needs no stage, so it sees the
+    epochs of nights nobody scored (targets -2); it must then mask any label part itself.
     """
 
     name: str
@@ -45,6 +47,7 @@ class LossTerm:
     needs_teacher: bool = False
     needs_taps: bool = False
     parts: Callable[..., dict[str, torch.Tensor]] | None = None
+    label_free: bool = False
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -86,7 +89,7 @@ _LOSSES: dict[str, LossTerm] = {}
 
 
 def register_loss(*, needs_teacher: bool = False, needs_taps: bool = False,
-                  parts: Callable[..., dict[str, torch.Tensor]] | None = None) -> Callable:
+                  parts: Callable[..., dict[str, torch.Tensor]] | None = None, label_free: bool = False) -> Callable:
     """Decorator registering a loss function under its own name.
 
     Options of the term are the function's keyword-only parameters.
@@ -95,7 +98,7 @@ def register_loss(*, needs_teacher: bool = False, needs_taps: bool = False,
     def decorate(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
         if fn.__name__ in _LOSSES:
             raise ValueError(f"loss term {fn.__name__!r} is already registered")
-        _LOSSES[fn.__name__] = LossTerm(fn.__name__, fn, needs_teacher, needs_taps, parts)
+        _LOSSES[fn.__name__] = LossTerm(fn.__name__, fn, needs_teacher, needs_taps, parts, label_free)
         return fn
 
     return decorate

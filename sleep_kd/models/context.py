@@ -23,6 +23,11 @@ Sequence models (``sequence``): ``tcn``, residual dilated convolutions over epoc
 (sleepecg); ``transformer``, a small encoder with learned positions. bench/README.md has the
 measured comparison. No BatchNorm after the encoder: LayerNorm per epoch, so a batch's mix of
 nights does not move the statistics the model is scored with.
+
+``tcn_causal`` is the real-time student: the same convolutions padded on the left only, so in
+eval mode epoch t's logits depend on epochs <= t alone (in train mode the encoder's BatchNorm
+still normalises with the whole batch's statistics). Such a model (:func:`is_causal`) is scored
+epoch by epoch as a live monitor would show it (:mod:`sleep_kd.evaluation.live`).
 """
 
 from __future__ import annotations
@@ -35,10 +40,14 @@ from torch import nn
 from sleep_kd.errors import InputError
 from sleep_kd.models.utime import UTime
 
-SEQUENCE_MODELS = ("tcn", "gru", "transformer")
+SEQUENCE_MODELS = ("tcn", "gru", "transformer", "tcn_causal")
+CAUSAL_SEQUENCES = ("tcn_causal",)  # output at epoch t reads epochs <= t only
 # Keys of a ContextNet's config that are not the per-epoch encoder's.
 CONTEXT_KEYS = ("context_epochs", "sequence", "sequence_width", "sequence_layers", "sequence_kernel",
                 "dropout", "encoder_name")
+# Keys of the sequence model alone: a teacher may differ in them from its student (a bidirectional
+# teacher of a causal student), since the terms compare per-epoch logits and encoder taps only.
+SEQUENCE_MODEL_KEYS = ("sequence", "sequence_width", "sequence_layers", "sequence_kernel", "dropout")
 
 
 class DilatedTCN(nn.Module):
@@ -57,6 +66,28 @@ class DilatedTCN(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         for conv, norm in zip(self.blocks, self.norms):
             update = norm(conv(h).transpose(1, 2)).transpose(1, 2)
+            h = h + self.drop(torch.relu(update))
+        return h
+
+
+class CausalTCN(nn.Module):
+    """Residual blocks of causal dilated 1-D convolutions over epochs: (B, width, T) -> same.
+
+    :class:`DilatedTCN` with each convolution padded on the left only (zeros before the first
+    epoch, as WaveNet's), so output epoch t reads epochs ``t - (kernel - 1) * (2^layers - 1)`` to t.
+    LayerNorm is per epoch, so nothing else mixes epochs.
+    """
+
+    def __init__(self, width: int, *, layers: int, kernel: int, dropout: float) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Conv1d(width, width, kernel, dilation=2**i) for i in range(layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(layers))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        for conv, norm in zip(self.blocks, self.norms):
+            past = nn.functional.pad(h, ((conv.kernel_size[0] - 1) * conv.dilation[0], 0))
+            update = norm(conv(past).transpose(1, 2)).transpose(1, 2)
             h = h + self.drop(torch.relu(update))
         return h
 
@@ -103,9 +134,10 @@ class ContextNet(nn.Module):
         checkpoint of that preset is recognised as the same encoder.
     context_epochs : int
         T, epochs per input sequence (20 = 10 minutes of 30-s epochs).
-    sequence : {"tcn", "gru", "transformer"}
+    sequence : {"tcn", "gru", "transformer", "tcn_causal"}
+        ``tcn_causal`` reads past epochs only (:attr:`causal`).
     sequence_width, sequence_layers, sequence_kernel : int
-        Width and depth of the sequence model; the kernel (odd, in epochs) for ``tcn`` only.
+        Width and depth of the sequence model; the kernel (odd, in epochs) for the TCNs only.
     dropout : float
         Dropout in the sequence model.
     **encoder_options
@@ -130,11 +162,12 @@ class ContextNet(nn.Module):
         self.n_classes, self.in_channels = self.encoder.n_classes, self.encoder.in_channels
         self.n_times, self.sfreq = self.encoder.n_times, self.encoder.sfreq
         self.context_epochs = context_epochs
+        self.causal = sequence in CAUSAL_SEQUENCES
         features = self.n_classes + encoder_options["bottleneck_filters"] + encoder_options["filters"][0]
         self.project = nn.Sequential(nn.Linear(features, sequence_width), nn.LayerNorm(sequence_width))
-        if sequence == "tcn":
-            self.sequence = DilatedTCN(sequence_width, layers=sequence_layers, kernel=sequence_kernel,
-                                       dropout=dropout)
+        if sequence in ("tcn", "tcn_causal"):
+            tcn = CausalTCN if sequence == "tcn_causal" else DilatedTCN
+            self.sequence = tcn(sequence_width, layers=sequence_layers, kernel=sequence_kernel, dropout=dropout)
         elif sequence == "gru":
             self.sequence = BiGRU(sequence_width, layers=sequence_layers, dropout=dropout)
         else:
@@ -175,12 +208,23 @@ class ContextNet(nn.Module):
         """
         self.check_input(x)
         batch, epochs = x.shape[:2]
-        epoch_logits, taps = self.encoder(x.flatten(0, 1), return_taps=True)
-        summary = torch.cat([epoch_logits, taps["bottleneck"][-1].mean(dim=-1), taps["final"][-1].mean(dim=-1)], 1)
-        h = self.project(summary)
-        h = self.sequence(h.view(batch, epochs, -1).transpose(1, 2))
-        logits = epoch_logits.view(batch, epochs, -1) + self.head(h.transpose(1, 2))
+        epoch_logits, features, taps = self.summarise(x.flatten(0, 1))
+        logits = self.contextualise(epoch_logits.view(batch, epochs, -1), features.view(batch, epochs, -1))
         return (logits, taps) if return_taps else logits
+
+    def summarise(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """The per-epoch half: windows (N, in_channels, n_times) -> the encoder's logits (N, n_classes),
+        each epoch's projected summary (N, sequence_width) and the encoder's taps. Row i reads window i only
+        (in eval mode)."""
+        epoch_logits, taps = self.encoder(windows, return_taps=True)
+        summary = torch.cat([epoch_logits, taps["bottleneck"][-1].mean(dim=-1), taps["final"][-1].mean(dim=-1)], 1)
+        return epoch_logits, self.project(summary), taps
+
+    def contextualise(self, epoch_logits: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """The sequence half: the (B, T, n_classes) logits and (B, T, sequence_width) summaries of
+        :meth:`summarise` -> logits (B, T, n_classes)."""
+        h = self.sequence(features.transpose(1, 2))
+        return epoch_logits + self.head(h.transpose(1, 2))
 
 
 def encoder_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -193,3 +237,8 @@ def encoder_config(config: dict[str, Any]) -> dict[str, Any]:
 def context_epochs_of(model: nn.Module) -> int:
     """T of a context model; 0 for a single-window network."""
     return int(getattr(model, "context_epochs", 0) or 0)
+
+
+def is_causal(model: nn.Module) -> bool:
+    """Whether a context model's logits at epoch t read epochs <= t only (``sequence: tcn_causal``)."""
+    return bool(getattr(model, "causal", False))

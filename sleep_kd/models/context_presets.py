@@ -36,9 +36,9 @@ def context_small(*, n_classes: int, **overrides: Any) -> ContextNet:
     """utime_small per epoch, a 4-layer dilated TCN of width 64 over 20 epochs (10 min of context).
 
     Receptive field 31 epochs (kernel 3, dilations 1-8), so every epoch of the input sees all the
-    others. Context options: ``context_epochs``, ``sequence`` (tcn, gru, transformer),
-    ``sequence_width``, ``sequence_layers``, ``sequence_kernel``, ``dropout``; any other option
-    goes to the encoder.
+    others. Context options: ``context_epochs``, ``sequence`` (tcn, gru, transformer, or
+    tcn_causal for a real-time student that reads past epochs only), ``sequence_width``,
+    ``sequence_layers``, ``sequence_kernel``, ``dropout``; any other option goes to the encoder.
     """
     defaults = dict(context_epochs=20, sequence="tcn", sequence_width=64, sequence_layers=4, sequence_kernel=3,
                     dropout=0.0)

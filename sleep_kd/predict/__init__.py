@@ -3,12 +3,13 @@
 Per night, into ``DIR``: ``<name>.hypnogram.csv`` (onset_s, duration_s, stage, p_<class>...),
 ``<name>.hypnogram.edf`` (EDF+ annotations ``Sleep stage W``...), ``<name>.png`` (hypnogram over
 hypnodensity), ``<name>.stats.json`` (sleep statistics, :mod:`sleep_kd.predict.statistics`) and,
-with a scored hypnogram, ``<name>.agreement.json``; ``DIR/summary.csv`` holds one row per night.
+with a scored hypnogram, ``<name>.agreement.json``; ``DIR/summary.csv`` holds one row per night
+(:mod:`sleep_kd.predict.outputs`: nothing a user made is replaced, earlier rows are kept).
 
 From Python::
 
     stager = load_stager("runs/.../ecg_base/best")
-    raw = read_night("night.edf", modality=stager.modality)
+    raw = read_night("night.edf", modality=stager.modality, trained=stager.leads)  # leads as training read them
     windows = prepare_windows(raw, sfreq=stager.sfreq, window_s=stager.window_s, epoch_s=30.0,
                               normalization=stager.normalization)
     proba = score_night(stager.model, windows, precision=stager.precision)  # (n_epochs, n_classes)

@@ -81,23 +81,54 @@ def _refuse_prediction(path: Path) -> None:
         raise InputError(f"--hypnogram {path}: is a prediction written by sleep_kd.predict, not a scoring")
 
 
-def read_scored(path: Path, *, psg: Path, epoch_s: float) -> EpochTable:
-    """Scored epochs, onsets in seconds from the PSG's start (EDF+ hypnograms carry their own start)."""
+GRID_TOLERANCE_S = 1e-3  # EDF+ writes onsets with a few decimals: scored and predicted onsets agree this well
+
+
+def read_scored(path: Path, *, psg: Path, epoch_s: float, line_s: float | None = None) -> EpochTable:
+    """Scored epochs of ``epoch_s`` seconds (``--epoch-s``), onsets in seconds from the PSG's start.
+
+    EDF+ hypnograms carry their own start. A text file of one stage per line needs ``line_s``, the
+    seconds between its lines (``--line-s``): it is never taken from ``epoch_s``; finer lines are
+    merged into ``epoch_s`` epochs when they agree. Every stage label is read or refused.
+    """
     if path.suffix.lower() in TEXT_SUFFIXES:
-        return read_text_stages(path, epoch_s=epoch_s)
-    epochs = read_annotation_stages(path)
+        return read_text_stages(path, line_s=line_s, scoring_epoch_s=epoch_s, line_flag="--line-s")
+    epochs = read_annotation_stages(path, epoch_s=epoch_s)
     hyp_start, psg_start = read_header(path).start, read_header(psg).start
     if hyp_start is not None and psg_start is not None:
         epochs = epochs.shifted((hyp_start - psg_start).total_seconds())
     return epochs
 
 
+def grid_start(epochs: EpochTable, *, offset_s: float, epoch_s: float, source: str) -> float:
+    """Seconds after ``offset_s`` (the cut start, from the PSG start) where the scoring's epoch grid starts.
+
+    Predicted epochs that start there cover exactly the seconds of the scored ones. InputError,
+    naming the first epoch off it, when the scored onsets do not lie on one grid of ``epoch_s``.
+
+    >>> table = EpochTable(np.array([165.5, 195.5, 225.5]), np.full(3, 30.0), np.zeros(3, np.int8))
+    >>> grid_start(table, offset_s=0.0, epoch_s=30.0, source="x")
+    15.5
+    """
+    phase = np.mod(epochs.onset - epochs.onset[0], epoch_s)
+    off = np.minimum(phase, epoch_s - phase)
+    if (off > GRID_TOLERANCE_S).any():
+        i = int(np.flatnonzero(off > GRID_TOLERANCE_S)[0])
+        raise InputError(f"{source}: the scored epochs are not on one {epoch_s:g} s grid: the epoch at "
+                         f"{epochs.onset[i]:g} s is {off[i]:g} s off the grid of the first, at {epochs.onset[0]:g} s "
+                         "(predicted epochs could not cover the same seconds)")
+    first = float(np.mod(epochs.onset[0] - offset_s, epoch_s))
+    return 0.0 if min(first, epoch_s - first) <= GRID_TOLERANCE_S else first
+
+
 def align_scored(epochs: EpochTable, onsets_s: np.ndarray, *, epoch_s: float, n_classes: int,
                  source: str) -> np.ndarray:
     """Scored class of each predicted epoch (``onsets_s`` seconds from the PSG start); -1 where none.
 
-    A scored epoch counts for the predicted epoch whose onset is within half an epoch of its own.
-    InputError when the scoring uses another epoch length, or no scored epoch falls on the night.
+    A scored epoch counts only for the predicted epoch that starts at its own onset: predicted
+    epochs must follow the scoring's grid (:func:`grid_start`). InputError when the scoring uses
+    another epoch length, starts its epochs elsewhere than the predicted ones, or no scored epoch
+    falls on the night.
     """
     if len(epochs) and not np.allclose(epochs.duration, epoch_s, atol=1e-3):
         other = float(np.median(epochs.duration))
@@ -106,8 +137,12 @@ def align_scored(epochs: EpochTable, onsets_s: np.ndarray, *, epoch_s: float, n_
     classes = to_classes(epochs.stage, n_classes)
     out = np.full(onsets_s.size, -1, dtype=np.int64)
     index = np.round((epochs.onset - onsets_s[0]) / epoch_s).astype(np.int64)
-    near = np.abs(epochs.onset - (onsets_s[0] + index * epoch_s)) < epoch_s / 2
-    inside = near & (index >= 0) & (index < onsets_s.size)
+    inside = (index >= 0) & (index < onsets_s.size)
+    shift = epochs.onset - (onsets_s[0] + index * epoch_s)
+    if (np.abs(shift[inside]) > GRID_TOLERANCE_S).any():
+        i = int(np.flatnonzero(inside & (np.abs(shift) > GRID_TOLERANCE_S))[0])
+        raise InputError(f"{source}: the scored epoch at {epochs.onset[i]:g} s starts {shift[i]:+g} s from the "
+                         "predicted epoch it would be compared with; they must cover the same seconds")
     out[index[inside]] = classes[inside]
     if not (out >= 0).any():
         raise InputError(f"{source}: no scored epoch falls on the {onsets_s.size} predicted epochs "

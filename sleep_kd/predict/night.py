@@ -31,7 +31,7 @@ class RawNight:
 
     ``signal`` is (n_samples,) float64 at ``sfreq`` Hz (the channel's own rate), microvolts for
     volt-based units; ``start`` is the clock time of the first kept sample (None if the header
-    has no valid start).
+    has no valid start); ``recording_s`` the seconds of the whole channel, before the cut.
     """
 
     path: Path
@@ -40,6 +40,7 @@ class RawNight:
     choice: ChannelChoice
     offset_s: float
     start: dt.datetime | None
+    recording_s: float = 0.0
 
 
 def parse_time(value: str | None, *, start: dt.datetime | None, name: str) -> float | None:
@@ -71,17 +72,20 @@ def parse_time(value: str | None, *, start: dt.datetime | None, name: str) -> fl
 
 
 def read_night(path: str | Path, *, modality: str, channel: str | None = None, invert: bool | None = None,
-               start: str | None = None, end: str | None = None, min_sfreq: float = 0.0) -> RawNight:
-    """Read the channel a ``modality`` model needs and cut it to ``--start``/``--end``.
+               start: str | None = None, end: str | None = None, min_sfreq: float = 0.0,
+               trained=None) -> RawNight:
+    """Read the channel a ``modality`` model needs, oriented as training read it, cut to ``--start``/``--end``.
 
-    InputError (one line naming the file) for: not an EDF, no such channel, a rate below
-    ``min_sfreq`` Hz, a flat or NaN signal, or a cut that leaves nothing.
+    ``trained`` is the checkpoint's training leads (:attr:`~sleep_kd.predict.scoring.Stager.leads`,
+    see :func:`~sleep_kd.predict.channels.choose_channel`). InputError (one line naming the file)
+    for: not an EDF, no such channel, a rate below ``min_sfreq`` Hz, a flat, NaN or vanishing
+    signal, or a cut that leaves nothing.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     header = read_header(path)
-    choice = choose_channel(header, modality=modality, channel=channel, invert=invert)
+    choice = choose_channel(header, modality=modality, channel=channel, invert=invert, trained=trained)
     signal, sfreq = read_signal(header, choice.spec)
     if sfreq + 1e-9 < min_sfreq:
         raise InputError(f"{path.name}: channel {choice.spec!r} is sampled at {sfreq:g} Hz, below the "
@@ -99,27 +103,30 @@ def read_night(path: str | Path, *, modality: str, channel: str | None = None, i
     signal = signal[i0:i1]
     check_signal(signal, source=path.name, channel=choice.spec)
     clock = header.start + dt.timedelta(seconds=i0 / sfreq) if header.start is not None else None
-    return RawNight(path, signal, float(sfreq), choice, i0 / sfreq, clock)
+    return RawNight(path, signal, float(sfreq), choice, i0 / sfreq, clock, total_s)
 
 
 def prepare_windows(night: RawNight, *, sfreq: float, window_s: float, epoch_s: float,
-                    normalization: str) -> np.ndarray:
+                    normalization: str, first_s: float = 0.0) -> np.ndarray:
     """The normalised model windows of every whole epoch: (n_epochs, round(window_s * sfreq)) float32.
 
-    The signal is resampled to ``sfreq`` Hz; window ``k`` is centred on epoch ``k``
-    (``[k * epoch_s, (k + 1) * epoch_s)`` seconds from the cut start). A window longer than an
-    epoch runs past the night's edges on the first and last epochs: the edge sample is repeated
-    there (the cohort windows drop such epochs; a night to stage keeps every epoch).
+    The signal is resampled to ``sfreq`` Hz (and refused if it no longer carries a signal there:
+    non-finite, flat or vanishing in float32); window ``k`` is centred on epoch ``k``,
+    ``[first_s + k * epoch_s, first_s + (k + 1) * epoch_s)`` seconds from the cut start
+    (``first_s``: where a scoring's epoch grid starts, :func:`sleep_kd.predict.agreement.grid_start`).
+    A window longer than an epoch runs past the night's edges on the first and last epochs: the
+    edge sample is repeated there (the cohort windows drop such epochs; a night to stage keeps every epoch).
     """
     if not epoch_s > 0:
         raise InputError(f"--epoch-s must be positive, got {epoch_s!r}")
     x = resample(night.signal, sfreq_in=night.sfreq, sfreq_out=sfreq)
-    n_epochs = int(np.floor(x.size / sfreq / epoch_s + 1e-9))
-    if n_epochs == 0:
-        raise InputError(f"{night.path.name}: {x.size / sfreq:g} s of signal is shorter than one "
+    check_signal(x, source=night.path.name, channel=night.choice.spec, when=f"after resampling to {sfreq:g} Hz")
+    n_epochs = int(np.floor((x.size / sfreq - first_s) / epoch_s + 1e-9))
+    if n_epochs <= 0:
+        raise InputError(f"{night.path.name}: {x.size / sfreq - first_s:g} s of signal is shorter than one "
                          f"{epoch_s:g} s epoch")
     n_times = int(round(window_s * sfreq))
-    centre = (np.arange(n_epochs) + 0.5) * epoch_s
+    centre = first_s + (np.arange(n_epochs) + 0.5) * epoch_s
     starts = np.round((centre - window_s / 2) * sfreq).astype(np.int64)
     left = max(0, -int(starts[0]))
     right = max(0, int(starts[-1]) + n_times - x.size)

@@ -15,10 +15,12 @@ import torch
 from sleep_kd.data.stages import class_names as names_of
 from sleep_kd.engine.checkpoint import Checkpoint
 from sleep_kd.deploy import for_scoring
-from sleep_kd.models import context_epochs_of
+from sleep_kd.models import context_epochs_of, is_causal
 from sleep_kd.engine.restore import model_from_checkpoint
 from sleep_kd.errors import InputError
+from sleep_kd.evaluation.live import live_logits
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, scoring_precision, trained_precision
+from sleep_kd.predict.channels import lead_key
 
 _PREP_KEYS = ("n_classes", "sfreq", "window_s", "normalization")
 _AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -36,6 +38,9 @@ class Stager:
     normalization: str
     class_names: tuple[str, ...]
     precision: str  # autocast used: no, bf16 or fp16
+    # Training's leads (sleep_kd.predict.channels.lead_key) -> inverted (None: read both ways); None when
+    # the checkpoint does not record them (written before data.leads existed).
+    leads: dict[tuple[str, ...], bool | None] | None = None
 
     @property
     def n_classes(self) -> int:
@@ -57,7 +62,27 @@ def load_stager(checkpoint_dir: str | Path, *, precision: str = "auto", cpu: boo
     names = tuple(prep.get("class_names") or names_of(int(prep["n_classes"])))
     return Stager(model=model, checkpoint=checkpoint, modality=str(prep.get("modality", "ecg")),
                   sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
-                  normalization=str(prep["normalization"]), class_names=names, precision=chosen)
+                  normalization=str(prep["normalization"]), class_names=names, precision=chosen,
+                  leads=training_leads(prep.get("leads"), source=checkpoint.path / "config.json"))
+
+
+def training_leads(record, *, source: Path) -> dict[tuple[str, ...], bool | None] | None:
+    """``data.leads`` of a checkpoint as lead -> inverted (None where training read a lead both ways).
+
+    None when the checkpoint has no record, or an empty one (a cohort that did not say its leads):
+    predict then keeps the rule it had before the record existed, and says so.
+    """
+    if not record:
+        return None
+    leads: dict[tuple[str, ...], bool | None] = {}
+    for entry in record if isinstance(record, list) else [record]:
+        if not (isinstance(entry, dict) and isinstance(entry.get("lead"), str)
+                and isinstance(entry.get("inverted"), bool)):
+            raise InputError(f"checkpoint {source}: data.leads holds {entry!r}; expected "
+                             "{'lead': NAME, 'inverted': true or false, ...}")
+        key = lead_key(entry["lead"])
+        leads[key] = entry["inverted"] if leads.get(key, entry["inverted"]) == entry["inverted"] else None
+    return leads
 
 
 @torch.no_grad()
@@ -67,7 +92,9 @@ def score_night(model: torch.nn.Module, windows: np.ndarray, *, precision: str =
 
     Parameters
     ----------
-    model : a U-Time in eval mode (logits (B, n_classes) from (B, 1, n_times)).
+    model : a U-Time in eval mode (logits (B, n_classes) from (B, 1, n_times)), or a context model
+        (T-epoch sequences averaged; a causal one, :func:`~sleep_kd.models.is_causal`, each epoch as a
+        live monitor shows it at its end: :mod:`sleep_kd.evaluation.live`).
     windows : (n_epochs, n_times) float32, normalised (:func:`sleep_kd.predict.night.prepare_windows`).
     precision : autocast: ``no``, ``bf16`` or ``fp16`` (see :func:`sleep_kd.evaluation.precision.scoring_precision`).
     batch_size : windows per forward pass; the whole night is scored batch after batch.
@@ -80,6 +107,10 @@ def score_night(model: torch.nn.Module, windows: np.ndarray, *, precision: str =
     dtype = _AUTOCAST.get(precision)
     parts = []
     scorer = for_scoring(model).to(device)  # a frozen copy, BatchNorm folded once for the night (sleep_kd.deploy)
+    if is_causal(model):
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            logits = live_logits(scorer, torch.from_numpy(windows).to(device)[:, None, :], batch_size=batch_size)
+        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
     if context_epochs_of(model):
         return _score_with_context(scorer, windows, context=context_epochs_of(model), device=device, dtype=dtype,
                                    batch_size=batch_size)

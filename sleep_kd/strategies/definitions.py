@@ -1,4 +1,4 @@
-"""The six training variants of the seed (its ``--model_type`` names), as data."""
+"""The six training variants of the seed (its ``--model_type`` names) and our controls, as data."""
 
 from __future__ import annotations
 
@@ -28,4 +28,9 @@ FEAT_WCE = register_strategy(Strategy(
 KD_TEMP = register_strategy(Strategy(
     name="kd_temp", student_modality="ecg", terms={"sd": 1.0}, teacher="eeg_base",
     description="stage 2 (SD+CL): softened distillation + CE from the frozen EEG teacher, student from scratch",
+))
+ECG_SELF = register_strategy(Strategy(
+    name="ecg_self", student_modality="ecg", terms={"sd": 1.0}, teacher="ecg_base", teacher_modality="ecg", control=True,
+    description="control (self-training, noisy student): the frozen ECG base teaches a fresh ECG student with the "
+                "same softened distillation + CE as kd_temp, over scored and unscored nights",
 ))

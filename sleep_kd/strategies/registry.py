@@ -38,6 +38,9 @@ class Strategy:
         Validation metric that picks the best checkpoint, and whether higher ("max") or lower
         ("min") is better.
     description : str
+    control : bool
+        A control arm of our studies (``ecg_self``), not one of the seed's six variants: it trains
+        like any strategy, and :func:`list_strategies` names it only when asked for controls.
     """
 
     name: str
@@ -49,6 +52,7 @@ class Strategy:
     best_metric: str = "weighted_f1"
     best_mode: str = "max"
     description: str = field(default="", compare=False)
+    control: bool = False
 
     def __post_init__(self) -> None:
         # A private plain-dict copy: the caller's dict cannot change a registered strategy, and
@@ -72,6 +76,15 @@ class Strategy:
     @property
     def needs_teacher(self) -> bool:
         return self.teacher is not None
+
+    @property
+    def sees_unscored(self) -> bool:
+        """Whether a term that trains (weight > 0) learns from the teacher alone, so nights nobody
+        scored are training data for this strategy (``sd``'s KL, ``at``)."""
+        from sleep_kd.losses import get_loss
+
+        return self.needs_teacher and any(weight > 0 and get_loss(term).label_free
+                                          for term, weight in self.terms.items())
 
 
 def _is_number(value: object) -> bool:
@@ -117,10 +130,12 @@ def unregister_strategy(name: str) -> None:
 def get_strategy(name: str) -> Strategy:
     """The strategy ``name``; an unknown name is refused with the known names."""
     if name not in _STRATEGIES:
-        raise InputError(f"unknown strategy {name!r}; known strategies: {', '.join(list_strategies())}")
+        raise InputError(f"unknown strategy {name!r}; known strategies: "
+                         f"{', '.join(list_strategies(controls=True))}")
     return _STRATEGIES[name]
 
 
-def list_strategies() -> list[str]:
-    """Registered strategy names, sorted."""
-    return sorted(_STRATEGIES)
+def list_strategies(*, controls: bool = False) -> list[str]:
+    """Registered strategy names, sorted: the seed's variants (and any added ones), with ``controls``
+    the control arms too."""
+    return sorted(name for name, strategy in _STRATEGIES.items() if controls or not strategy.control)

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from sleep_kd.data.stages import UNSCORED_NIGHT
 from sleep_kd.errors import InputError
 from sleep_kd.losses import LossTerm, Outputs, get_loss, list_losses
 from sleep_kd.models.context import context_epochs_of
@@ -107,14 +108,16 @@ class StrategyStep:
         ----------
         batch : dict
             ``"eeg"`` and/or ``"ecg"`` (B, 1, n_times) and ``"label"`` (B,) int64; with context
-            (B, T, 1, n_times) and (B, T), label -1 where the epoch is not counted.
+            (B, T, 1, n_times) and (B, T). Label -1: an epoch no term counts; -2: an epoch of a
+            night nobody scored, which only the terms that need no stage see.
 
         Returns
         -------
         dict
             ``"loss"`` (scalar, with grad), ``"<term>_loss"`` for each term (detached), extra
-            detached parts of terms that have them (``"sd_kl_loss"``, ``"sd_ce_loss"``) and
-            ``"logits"`` (B, C) detached float32; with context (B, T, C), every epoch.
+            detached parts of terms that have them (``"sd_kl_loss"``, ``"sd_ce_loss"``),
+            ``"<term>_scored_epochs"`` and ``"<term>_unscored_epochs"`` (the epochs each term saw)
+            and ``"logits"`` (B, C) detached float32; with context (B, T, C), every epoch.
         """
         if "label" not in batch:
             raise InputError(f"batch has no 'label' key; got keys {sorted(batch)}")
@@ -122,48 +125,59 @@ class StrategyStep:
         student = self._run(self.student, _batch_signal(batch, self.strategy.student_modality))
         teacher = self._teacher_outputs(batch)
         all_logits = student.logits
-        empty = False
-        if targets.ndim == 2:  # context: every term sees the counted epochs, one row each
-            student, teacher, targets, empty = counted_epochs(student, teacher, targets)
+        context = targets.ndim == 2  # every term sees one row per epoch, the epochs it counts
         result: dict[str, torch.Tensor] = {}
         total = None
         for name, term in self.terms.items():
+            # A term sees the scored epochs; a term that needs no stage sees those of unscored nights too.
+            seen = (targets >= 0) | (targets == UNSCORED_NIGHT) if term.label_free else targets >= 0
+            rows_student, rows_teacher, rows_targets, empty = epoch_rows(student, teacher, targets, seen,
+                                                                         always=context)
             # Weight-0 terms stay in the graph times 0: every parameter then receives a (zero)
             # gradient, so DDP needs no find_unused_parameters and Adam leaves those weights alone.
-            value = term(student, teacher, targets, **self.options[name])
+            value = term(rows_student, rows_teacher, rows_targets, **self.options[name])
+            if empty:  # no epoch for this term in the batch: still a (zero) gradient for every parameter
+                value = value * 0.0
             weighted = self.strategy.terms[name] * value
             total = weighted if total is None else total + weighted
             result[f"{name}_loss"] = value.detach()
             if term.parts is not None:
                 with torch.no_grad():
-                    parts = term.parts(student, teacher, targets, **self.options[name])
-                result.update({f"{name}_{part}_loss": v.detach() for part, v in parts.items()})
-        # A batch without one counted epoch still gives every parameter a (zero) gradient.
-        result["loss"] = total * 0.0 if empty else total
+                    parts = term.parts(rows_student, rows_teacher, rows_targets, **self.options[name])
+                result.update({f"{name}_{part}_loss": v.detach() * (0.0 if empty else 1.0) for part, v in parts.items()})
+            counted = rows_targets[:0] if empty else rows_targets
+            result[f"{name}_scored_epochs"] = (counted >= 0).sum().detach()
+            result[f"{name}_unscored_epochs"] = (counted == UNSCORED_NIGHT).sum().detach()
+        result["loss"] = total
         result["logits"] = all_logits.detach().float()
         return result
 
 
-def counted_epochs(student: Outputs, teacher: Outputs | None, targets: torch.Tensor):
-    """Flatten context outputs to one row per epoch and keep the epochs whose label is counted (>= 0).
+def epoch_rows(student: Outputs, teacher: Outputs | None, targets: torch.Tensor, keep: torch.Tensor, *,
+               always: bool):
+    """One row per epoch, and only the epochs in ``keep``, of the outputs and targets.
 
     Parameters
     ----------
-    student, teacher : Outputs with logits (B, T, C) (or a single-window teacher's (B*T, C)) and
-        taps (B*T, channels, length), rows in the order ``b * T + t``.
-    targets : Tensor (B, T), -1 where the epoch is not counted.
+    student, teacher : Outputs with logits (B, C) or, with context, (B, T, C) (a single-window
+        teacher's (B*T, C)), and taps (B*T, channels, length), rows in the order ``b * T + t``.
+    targets : Tensor (B,) or (B, T).
+    keep : bool Tensor of targets' shape, the epochs the term sees.
+    always : select even when every row is kept (context: today's path, index_select of all rows);
+        one window with every row kept passes the outputs as they are.
 
     Returns
     -------
-    (student, teacher, targets, empty): outputs and targets (N,) of the N counted epochs. When no
-    epoch of the batch is counted (``empty``), every row is kept with target 0, for the caller to
-    multiply the loss by zero.
+    (student, teacher, targets, empty): outputs and targets (N,) of the N kept epochs. When no
+    epoch is kept (``empty``), every row is kept with target 0, for the caller to multiply the
+    term by zero.
     """
-    flat = targets.reshape(-1)
-    keep = flat >= 0
+    flat, keep = targets.reshape(-1), keep.reshape(-1)
     empty = not bool(keep.any())
     if empty:
-        keep = torch.ones_like(keep)
+        keep, flat = torch.ones_like(keep), torch.zeros_like(flat)
+    if not always and bool(keep.all()):
+        return student, teacher, flat, empty
     rows = keep.nonzero().squeeze(1)
 
     def select(outputs: Outputs | None) -> Outputs | None:
@@ -174,7 +188,7 @@ def counted_epochs(student: Outputs, teacher: Outputs | None, targets: torch.Ten
             group: [tap.index_select(0, rows) for tap in layers] for group, layers in outputs.taps.items()}
         return Outputs(logits, taps)
 
-    return select(student), select(teacher), flat.clamp(min=0).index_select(0, rows), empty
+    return select(student), select(teacher), flat.index_select(0, rows), empty
 
 
 def _batch_signal(batch: Mapping[str, torch.Tensor], modality: str) -> torch.Tensor:

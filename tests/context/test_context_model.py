@@ -10,7 +10,7 @@ from sleep_kd.models.context import encoder_config
 TINY = dict(filters=[4, 8], pool_sizes=[10, 6], bottleneck_filters=16, sequence_width=8, sequence_layers=2)
 
 
-@pytest.mark.parametrize("sequence", ["tcn", "gru", "transformer"])
+@pytest.mark.parametrize("sequence", ["tcn", "gru", "transformer", "tcn_causal"])
 def test_logits_per_epoch_and_taps_per_window(sequence):
     torch.manual_seed(0)
     model = create_model("context_small", n_classes=4, context_epochs=6, sequence=sequence, **TINY)
@@ -75,7 +75,7 @@ def test_wrong_input_shape_is_refused():
 
 
 @pytest.mark.parametrize("options, message", [
-    (dict(sequence="lstm"), "model option 'sequence' must be one of tcn, gru, transformer, got 'lstm'"),
+    (dict(sequence="lstm"), "model option 'sequence' must be one of tcn, gru, transformer, tcn_causal, got 'lstm'"),
     (dict(context_epochs=0), "model option 'context_epochs' must be a positive integer, got 0"),
     (dict(sequence_kernel=4), "model option 'sequence_kernel' must be odd, got 4"),
     (dict(filterz=[4]), "model 'context_small': unknown option 'filterz' for model 'utime_small'"),

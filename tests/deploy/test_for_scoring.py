@@ -158,3 +158,21 @@ def test_a_wrapper_registers_a_converter_that_converts_its_utime():
         torch.testing.assert_close(for_scoring(net)(x), net(x), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="already registered"):
         register_scoring(UTime)(ScoringUTime)
+
+
+def test_a_causal_context_model_scores_like_the_plain_one_and_stays_causal():
+    """``sequence: tcn_causal``: the scoring copy gives the plain eval logits, whole sequences and live."""
+    from sleep_kd.evaluation.live import live_logits
+    from sleep_kd.models import is_causal
+
+    model = _trained_looking("context_small", context_epochs=5, sequence="tcn_causal", filters=[4, 8],
+                             pool_sizes=[10, 6], bottleneck_filters=16, sequence_width=8, sequence_layers=2)
+    torch.nn.init.normal_(model.head.weight)  # a new head is zero: the sequence model would not count
+    scoring = for_scoring(model)
+    assert is_causal(scoring) and not scoring.training
+    assert all(not p.requires_grad for p in scoring.parameters())
+    x = torch.randn(2, 5, 1, model.n_times)
+    with torch.no_grad():
+        torch.testing.assert_close(scoring(x), model(x), rtol=1e-5, atol=1e-6)
+    night = torch.randn(9, 1, model.n_times)
+    torch.testing.assert_close(live_logits(scoring, night), live_logits(model, night), rtol=1e-5, atol=1e-6)

@@ -18,9 +18,11 @@ def ecg_only_cohort(tmp_path_factory):
     from sleep_kd.data.synthetic import generate_cohort
 
     root = tmp_path_factory.mktemp("ecg-only")
-    generate_cohort(root / "edf", n_subjects=6, hours=0.25, seed=3, sfreq=128.0)
+    generate_cohort(root / "edf", n_subjects=16, hours=0.25, seed=3, sfreq=128.0)
     recordings = json.loads((root / "edf" / "cohort.json").read_text())["recordings"]
-    rows = [f"edf/{r['psg']},edf/{r['base']},{r['id']}," for r in recordings if "ECG ECGI" in r["channels"]]
+    # The edf source reads scorings in 30-s epochs (--scoring-epoch-s): the R&K nights' 20-s ones are left out.
+    rows = [f"edf/{r['psg']},edf/{r['base']},{r['id']}," for r in recordings
+            if "ECG ECGI" in r["channels"] and r["epoch_s"] == 30]
     manifest = root / "manifest.csv"
     manifest.write_text("signal,hypnogram,subject,subset\n" + "\n".join(rows) + "\n")
     out = root / "ecg.h5"

@@ -49,7 +49,7 @@ def test_compare_prints_the_papers_table(two_runs, capsys):
 
 def test_evaluate_refuses_a_missing_cohort(two_runs, tmp_path, capsys):
     assert evaluate.main([str(two_runs / "ecg_base" / "best"), "--data", str(tmp_path / "no.h5")]) == 2
-    assert capsys.readouterr().err.strip() == f"error: cohort file {tmp_path / 'no.h5'} does not exist (pass --data FILE.h5)"
+    assert capsys.readouterr().err.strip() == f"error: --data {tmp_path / 'no.h5'}: no such cohort file"
 
 
 def test_precision_auto_follows_the_checkpoint_and_the_device(monkeypatch):
@@ -100,7 +100,7 @@ def test_bf16_scoring_reports_its_precision_and_scores_every_window(two_runs, tm
 
 def test_batch_size_must_be_positive(two_runs, capsys):
     assert evaluate.main([str(two_runs / "ecg_base" / "best"), "--batch-size", "0", "--cpu"]) == 2
-    assert capsys.readouterr().err.strip() == "error: --batch-size must be a positive integer, got 0"
+    assert capsys.readouterr().err.strip() == "error: --batch-size 0: expected an integer in [1, 65536]"
 
 
 def test_probabilities_of_a_single_window_model(two_runs):

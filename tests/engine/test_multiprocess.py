@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -16,10 +17,14 @@ from sleep_kd.evaluation.scoring import evaluate_checkpoint
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def torchrun(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def torchrun(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                            "--master_addr", "127.0.0.1", "--master_port", str(port), *args],
@@ -120,9 +125,15 @@ def test_sigterm_on_one_rank_stops_every_rank_at_the_same_step_with_a_resumable_
     os.kill(_worker_of_rank(launcher.pid, 1), 15)  # SIGTERM to rank 1 only
     _, err = launcher.communicate(timeout=600)
     # The main process prints the line; it learnt of the signal from rank 1.
-    assert f"state saved; resume with: python train_loop.py --strategy ecg_base --resume {out}" in err
+    said = "state saved; resume with: "
+    line = next(line for line in err.splitlines() if said in line)
+    command = line.split(said, 1)[1]
+    assert shlex.split(command)[1:] == ["-m", "torch.distributed.run", "--nproc_per_node", "2", "train_loop.py",
+                                        "--strategy", "ecg_base", "--resume", str(out)]
     stopped = json.loads(progress_file.read_text())
     assert stopped["epoch"] == 0 and stopped["batches_done"] >= 2
-    resumed = torchrun("train_loop.py", "--strategy", "ecg_base", "--resume", str(out))
+    # The line as printed: two processes again (one machine: torchrun picks a free port itself).
+    resumed = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=900,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads(progress_file.read_text())["epoch"] == 2

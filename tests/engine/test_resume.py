@@ -3,6 +3,7 @@ to an uninterrupted run."""
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def signal_when(process, progress_file: Path, signal_number, *, min_step: int, t
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_saves_state_exits_130_and_resumes_equal_to_uninterrupted(
         tiny_cohort, tmp_path, uninterrupted, train_args, signal_number):
-    out = tmp_path / "stopped"
+    out = tmp_path / "stopped run"  # a space in the path: the printed command must quote it
     process = subprocess.Popen([sys.executable, "train_loop.py", "--strategy", "ecg_base",
                                 *args_for(tiny_cohort, tmp_path, out, train_args)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -93,11 +94,15 @@ def test_ctrl_c_or_sigterm_saves_state_exits_130_and_resumes_equal_to_uninterrup
     _, err = process.communicate(timeout=300)
     assert process.returncode == 130
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == (f"interrupted ({signal.Signals(signal_number).name}): state saved; "
-                                            f"resume with: python train_loop.py --strategy ecg_base --resume {out}")
+    said = f"interrupted ({signal.Signals(signal_number).name}): state saved; resume with: "
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(said)
+    command = last.removeprefix(said)
+    assert shlex.split(command)[1:] == ["train_loop.py", "--strategy", "ecg_base", "--resume", str(out)]
     progress = json.loads((out / "state" / "progress.json").read_text())
     assert progress["epoch"] == 0 and progress["batches_done"] >= 2  # stopped inside the first epoch
-    assert train_loop.main(["--strategy", "ecg_base", "--resume", str(out)]) == 0
+    resumed = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr  # the line as printed, through the shell
     for name in ("last", "best"):
         assert (out / name / "model.safetensors").read_bytes() == \
             (uninterrupted / name / "model.safetensors").read_bytes(), name

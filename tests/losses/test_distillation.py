@@ -88,7 +88,8 @@ def test_bf16_logits_are_scored_in_float32():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (dict(temperature=0.0), "'temperature' must be positive"),
+    (dict(temperature=0.0), r"'temperature' must lie in \(0, 100\], got 0.0"),
+    (dict(temperature=1e300), r"'temperature' must lie in \(0, 100\], got 1e\+300"),
     (dict(alpha=1.5), r"'alpha' must lie in \[0, 1\]"),
     (dict(kl_reduction="sum"), "'kl_reduction' must be one of"),
     (dict(temp=2.0), "loss term 'sd' has no option 'temp'"),

@@ -95,7 +95,7 @@ def test_figures_folder_that_is_a_file_is_refused_before_scoring(three_checkpoin
     target = tmp_path / "file"
     target.write_text("")
     assert evaluate.main([str(three_checkpoints[0]), "--figures", str(target), "--cpu"]) == 2
-    assert capsys.readouterr().err.strip() == f"error: --figures {target}: is a file, expected a folder"
+    assert capsys.readouterr().err.strip() == f"error: --figures {target}: {target} is a file, expected a folder"
 
 
 def test_tensorboard_gets_the_embedding_once_per_validation(tiny_runs):

@@ -70,9 +70,22 @@ def test_summary_has_one_row_per_night(ecg_run):
 
 
 def test_eeg_checkpoint_on_the_real_sleep_edf_night_with_its_hypnogram(eeg_checkpoint, real_data_dir, tmp_path, capsys):
+    import datetime as dt
+
+    from tests.ingest.fixtures import write_annotations
+
     folder = real_data_dir / "sleep-edf"  # the excerpt's name is not Sleep-EDF's: its scoring is named
-    assert main([str(eeg_checkpoint), str(folder), "--out", str(tmp_path), "--hypnogram",
-                 str(folder / "SC4001EC-Hypnogram.edf"),
+    # The whole night's scoring does not describe a 300 s excerpt: refused, as ingest refuses it.
+    assert main([str(eeg_checkpoint), str(folder), "--out", str(tmp_path / "whole"), "--hypnogram",
+                 str(folder / "SC4001EC-Hypnogram.edf"), "--no-progress", "--cpu", "--strict"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: SC4001EC-Hypnogram.edf: 2640 of the hypnogram's 2650 scored epochs lie outside the signal's 300 s "
+        "(last epoch ends at 86400 s): it does not describe this recording (another night's file, or times in "
+        "another unit?)")
+    # Its first 300 s (its first annotation is 30630 s of wake), as an EDF+ scoring of the excerpt:
+    scoring = write_annotations(tmp_path / "first300s-Hypnogram.edf", [(0.0, 300.0, "Sleep stage W")],
+                                start=dt.datetime(1989, 4, 24, 16, 13))
+    assert main([str(eeg_checkpoint), str(folder), "--out", str(tmp_path), "--hypnogram", str(scoring),
                  "--no-progress", "--cpu"]) == 0
     out = capsys.readouterr().out
     assert "SC4001E0-PSG-first300s: channel 'EEG Fpz-Cz' (found by name search)" in out

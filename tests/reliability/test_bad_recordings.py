@@ -116,6 +116,28 @@ def ecg_flat_but_for_spikes(folder):
     return f"{BAD} PSG.edf: channel 'ECG ECGI' is flat ({n - 3} of its {n} samples equal 0; a disconnected lead?)"
 
 
+def _ecg_physical_range(folder, low: str, high: str) -> None:
+    physical_min = 256 + (16 + 80 + 8) * 4 + 8 * 2  # field by field over the 4 signals; ECG is signal 2
+    _edit_header(_psg(folder), physical_min, 8, low)
+    _edit_header(_psg(folder), physical_min + 8 * 4, 8, high)
+
+
+def ecg_range_vanishing(folder):
+    """P10: a physical range of +-1e-50 scales the ECG to values float32 holds as zeros."""
+    write_mass_night(folder, BAD, STAGES, sfreq=SFREQ)
+    _ecg_physical_range(folder, "-1e-50", "1e-50")
+    return (f"{BAD} PSG.edf: channel 'ECG ECGI' never exceeds 1e-50 in magnitude, below what float32 windows hold "
+            "(the EDF header's physical range or units?)")
+
+
+def ecg_range_past_float32(folder):
+    """Finite as read (float64), but infinite in the float32 a cohort stores: refused, never stored."""
+    write_mass_night(folder, BAD, STAGES, sfreq=SFREQ)
+    _ecg_physical_range(folder, "-1e45", "1e45")
+    return (f"{BAD} PSG.edf: channel 'ECG ECGI' reaches 1e+45 in magnitude, beyond what float32 windows hold "
+            "(the EDF header's physical range or units?)")
+
+
 def discontinuous_with_a_gap(folder):
     write_mass_night(folder, BAD, STAGES, sfreq=SFREQ)
     n = int(len(STAGES) * 30 * SFREQ)
@@ -170,7 +192,7 @@ def hypnogram_not_an_edf(folder):
 
 MASS_CASES = [truncated_edf, not_an_edf, header_size_edited, record_count_raised, record_count_lowered,
               digital_range_empty, missing_eeg_channel, missing_ecg_channel, rate_below_target, flat_ecg,
-              ecg_flat_but_for_spikes, discontinuous_with_a_gap, annotations_past_the_end, overlapping_annotations, unknown_stage_label, empty_hypnogram,
+              ecg_flat_but_for_spikes, ecg_range_vanishing, ecg_range_past_float32, discontinuous_with_a_gap, annotations_past_the_end, overlapping_annotations, unknown_stage_label, empty_hypnogram,
               missing_hypnogram, hypnogram_not_an_edf]
 
 

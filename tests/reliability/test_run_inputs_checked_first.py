@@ -50,32 +50,38 @@ BAD_VALUES = [
      "config keys 'data.window_s' = 0.333 (in --set) and 'model.name' = 'utime_small' (in configs/defaults.yaml) do "
      "not fit: 0.333 s at the model's 100 Hz is 33.3 samples; allowed: a window of a whole number of samples "
      "(a multiple of 0.01 s)"),
-    (["--max-steps", "-1"], "config key 'train.max_steps' in --max-steps is -1; allowed: an integer >= 0 (0 = no limit)"),
-    (["--set", "train.log_every=0"], "config key 'train.log_every' in --set is 0; allowed: an integer >= 1"),
-    (["--set", "data.num_workers=-1"], "config key 'data.num_workers' in --set is -1; allowed: an integer >= 0"),
+    (["--max-steps", "-1"], "config key 'train.max_steps' in --max-steps is -1; allowed: an integer in [0, 1000000000] "
+     "(0 = no limit)"),
+    (["--set", "train.log_every=0"], "config key 'train.log_every' in --set is 0; allowed: an integer in [1, 1000000]"),
+    (["--set", "data.num_workers=-1"], "config key 'data.num_workers' in --set is -1; allowed: an integer in [0, 128]"),
     (["--set", "train.weight_decay=-1"],
-     "config key 'train.weight_decay' in --set is -1; allowed: a finite number >= 0"),
+     "config key 'train.weight_decay' in --set is -1; allowed: a finite number in [0, 1]"),
     (["--set", "train.early_stopping=-1"],
-     "config key 'train.early_stopping' in --set is -1; allowed: an integer >= 0 (0 = never)"),
-    (["--set", "loss.sd={temperature: 0}"], "config key 'loss.sd.temperature' in --set is 0; allowed: a finite number > 0"),
+     "config key 'train.early_stopping' in --set is -1; allowed: an integer in [0, 1000] (0 = never)"),
+    (["--set", "loss.sd={temperature: 0}"],
+     "config key 'loss.sd.temperature' in --set is 0; allowed: a finite number in (0, 100]"),
     # further members of the class
-    (["--set", "train.lr=nan"], "config key 'train.lr' in --set is 'nan'; allowed: a finite number > 0"),
-    (["--set", "train.lr=.inf"], "config key 'train.lr' in --set is inf; allowed: a finite number > 0"),
+    (["--set", "train.lr=nan"], "config key 'train.lr' in --set is 'nan'; allowed: a finite number in (0, 1]"),
+    (["--set", "train.lr=.inf"], "config key 'train.lr' in --set is inf; allowed: a finite number in (0, 1]"),
     (["--set", "train.clip_grad_norm=-0.5"],
-     "config key 'train.clip_grad_norm' in --set is -0.5; allowed: a finite number >= 0 (0 = no clipping)"),
-    (["--set", "loss.sd={alpha: 1.5}"], "config key 'loss.sd.alpha' in --set is 1.5; allowed: a finite number in [0, 1]"),
+     "config key 'train.clip_grad_norm' in --set is -0.5; allowed: a finite number in [0, 1000] (0 = no clipping)"),
+    (["--set", "loss.sd={alpha: 1.5}"],
+     "config key 'loss.sd.alpha' in --set is 1.5; allowed: a finite number in [0, 1]"),
     (["--set", "loss.at={groups: []}"],
      "config key 'loss.at.groups' in --set is []; allowed: a non-empty list of distinct items of encoder, bottleneck, "
      "decoder, final, head"),
     (["--set", "train.save_state_every=-2"],
-     "config key 'train.save_state_every' in --set is -2; allowed: an integer >= 0 (0 = at epoch ends only)"),
-    (["--set", "train.val_every=0"], "config key 'train.val_every' in --set is 0; allowed: an integer >= 1"),
+     "config key 'train.save_state_every' in --set is -2; allowed: an integer in [0, 1000000000] "
+     "(0 = at epoch ends only)"),
+    (["--set", "train.val_every=0"], "config key 'train.val_every' in --set is 0; allowed: an integer in [1, 1000]"),
     (["--set", "train.collective_timeout_s=0"],
-     "config key 'train.collective_timeout_s' in --set is 0; allowed: a finite number > 0"),
-    (["--epochs", "0"], "config key 'train.epochs' in --epochs is 0; allowed: an integer >= 1"),
-    (["--batch-size", "0"], "config key 'train.batch_size' in --batch-size is 0; allowed: an integer >= 1"),
-    (["--grad-accum", "0"], "config key 'train.grad_accum' in --grad-accum is 0; allowed: an integer >= 1"),
-    (["--set", "data.folds=2"], "config key 'data.folds' in --set is 2; allowed: an integer >= 3"),
+     "config key 'train.collective_timeout_s' in --set is 0; allowed: a finite number in (0, 86400]"),
+    (["--epochs", "0"], "config key 'train.epochs' in --epochs is 0; allowed: an integer in [1, 1000]"),
+    (["--batch-size", "0"], "config key 'train.batch_size' in --batch-size is 0; allowed: an integer in [1, 8192] "
+                            "(at most the training windows)"),
+    (["--grad-accum", "0"], "config key 'train.grad_accum' in --grad-accum is 0; allowed: an integer in [1, 1024]"),
+    (["--set", "data.folds=2"], "config key 'data.folds' in --set is 2; allowed: an integer in [3, 1000] "
+                                "(at most the cohort's subjects)"),
     (["--set", "data.split=kfold", "--set", "data.fold=5"],
      "config keys 'data.fold' = 5 (in --set) and 'data.folds' = 5 (in configs/defaults.yaml) do not fit; allowed: "
      "0 <= data.fold < data.folds"),
@@ -110,7 +116,7 @@ def test_a_bad_value_in_a_config_file_names_the_file(small_cohort, prior_run, tm
     code, _, err = run_cli(train_loop.main, ["--strategy", "ecg_base", "--config", mine,
                                              *train_argv(small_cohort, out.parent, "--out", out)], capsys)
     assert code == 2
-    assert one_line(err) == f"error: config key 'train.lr' in {mine} is '-3e-4'; allowed: a finite number > 0"
+    assert one_line(err) == f"error: config key 'train.lr' in {mine} is '-3e-4'; allowed: a finite number in (0, 1]"
     assert snapshot(out) == before
 
 
@@ -259,7 +265,9 @@ def test_the_lock_of_a_killed_process_is_released_and_the_next_run_proceeds(smal
 def test_a_checkpoint_records_its_split_and_evaluate_scores_exactly_its_test_recordings(eeg_run, tmp_path, capsys):
     record = json.loads((eeg_run / "best" / "config.json").read_text())["data"]
     in_folder = json.loads((eeg_run / "splits.json").read_text())
-    assert record["splits"] == in_folder and set(record["split_content_ids"]) == {"train", "val", "test"}
+    assert record["splits"] == {name: in_folder[name] for name in ("train", "val", "test")}
+    assert set(record["split_content_ids"]) == {"train", "val", "test"}
+    assert record["scored_subjects"] == in_folder["scored_subjects"] and in_folder["unscored_recordings"] == []
     report = tmp_path / "r.json"
     assert run_cli(evaluate.main, [eeg_run / "best", "--cpu", "--json", report], capsys)[0] == 0
     scored = {row["subject"] for row in json.loads(report.read_text())["per_subject"]}
@@ -405,7 +413,7 @@ def test_a_read_only_cohort_folder_is_usable_for_training(small_cohort, tmp_path
     ("model", "sfreq", "abc", "expected a number like the preset's 100.0"),
     ("model", "filters", "abc", "expected a list like the preset's [8, 16, 32, 64]"),
     ("model", "kernel_size", 5.5, "expected an integer like the preset's 5"),
-    ("data", "window_s", "long", "allowed: a finite number > 0"),
+    ("data", "window_s", "long", "allowed: a finite number in (0, 300]"),
     ("data", "normalization", 3, "allowed: one of minmax, zscore, none"),
 ])
 def test_a_checkpoint_value_of_the_wrong_type_is_one_line(eeg_run, tmp_path, capsys, section, key, value, allowed):

@@ -13,6 +13,8 @@ from sleep_kd.strategies import Strategy, get_strategy, list_strategies
 
 def test_list_strategies_returns_the_six_names_sorted():
     assert list_strategies() == ["ecg_base", "eeg_base", "feat_temp", "feat_train", "feat_wce", "kd_temp"]
+    assert list_strategies(controls=True) == ["ecg_base", "ecg_self", "eeg_base", "feat_temp", "feat_train",
+                                              "feat_wce", "kd_temp"]
 
 
 def test_definitions_follow_the_seed_variants():
@@ -29,7 +31,7 @@ def test_definitions_follow_the_seed_variants():
 
 
 def test_unknown_strategy_lists_the_known_names():
-    with pytest.raises(InputError, match="unknown strategy 'kd'; known strategies: ecg_base, eeg_base, feat_temp"):
+    with pytest.raises(InputError, match="unknown strategy 'kd'; known strategies: ecg_base, ecg_self, eeg_base, feat_temp"):
         get_strategy("kd")
 
 

@@ -13,11 +13,11 @@ from sleep_kd.data.ingest.pipeline import ingest
 from sleep_kd.data.ingest.sources import list_sources
 from sleep_kd.data.stages import STAGE_CODE_MAPS
 from sleep_kd.allocator import keep_freed_memory
-from sleep_kd.errors import cli_entry
+from sleep_kd.errors import ArgumentParser, cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m sleep_kd.data.ingest",
         description="Turn PSG recordings into one HDF5 cohort file (EEG, ECG, scored epochs).",
     )
@@ -39,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--modalities", nargs="+", choices=("eeg", "ecg"), help="nsrr: signals to store (default both)")
     group.add_argument("--epoch-s", type=float, help="edf: line step of one-label-per-line text hypnograms (s, default 30)")
     group.add_argument("--scoring-epoch-s", type=float,
-                       help="edf: the scoring epoch (s); finer text hypnogram lines are merged into it "
-                            "(e.g. --epoch-s 5 --scoring-epoch-s 30), EDF+ stage annotations are checked against it")
+                       help="edf: the scoring epoch (s, default --epoch-s; never inferred from annotation durations); "
+                            "finer text hypnogram lines are merged into it (e.g. --epoch-s 5 --scoring-epoch-s 30), "
+                            "EDF+ stage annotations must each last a whole number of it")
     builtin = "; ".join(f"{name}: {codes}" for name, codes in STAGE_CODE_MAPS.items())
     group.add_argument("--stage-codes", help=f"edf: meaning of numeric stage labels, a name ({builtin}) or your own "
                                              "'CODE=STAGE,...' with stages W N1 N2 N3 N4 R M ?")

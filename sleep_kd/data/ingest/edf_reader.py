@@ -27,6 +27,11 @@ _RECORD_TOLERANCE_S = 1e-3
 # a lead that came off for most of the night, with a spike or two, is as useless as a constant one,
 # while a real EEG or ECG digitised at EDF's 16 bits never repeats one value in half its samples.
 FLAT_FRACTION = 0.5
+# Windows and cohort files hold float32: a signal whose largest magnitude is below float32's smallest
+# normal number keeps too few bits to mean anything (or is 0); one near float32's largest overflows
+# once resampled or normalised (the margin leaves room for the resampler's filter and a window's span).
+SMALLEST_AMPLITUDE = float(np.finfo(np.float32).tiny)
+LARGEST_AMPLITUDE = float(np.finfo(np.float32).max) / 1e6
 
 
 @dataclass(frozen=True)
@@ -260,23 +265,34 @@ def read_signals(header: EdfHeader, specs: list[str]) -> list[tuple[np.ndarray, 
     return out
 
 
-def check_signal(signal: np.ndarray, *, source: str, channel: str) -> None:
-    """InputError for an empty, non-finite or flat signal.
+def check_signal(signal: np.ndarray, *, source: str, channel: str, when: str = "") -> None:
+    """InputError for an empty, non-finite, flat or vanishing signal, or one beyond float32.
 
     Flat: constant, or more than :data:`FLAT_FRACTION` of the samples equal to one value (which
-    is then the median): a disconnected lead with a few spikes counts as flat.
+    is then the median): a disconnected lead with a few spikes counts as flat. Windows and cohort
+    files hold float32: a signal whose magnitude never reaches :data:`SMALLEST_AMPLITUDE` is zeros
+    there (an EDF header whose physical range is +-1e-50), one past :data:`LARGEST_AMPLITUDE`
+    overflows. Ingest and ``sleep_kd.predict`` call this on the signal read and again on it
+    resampled to float32 (``when`` says which, e.g. ``"after resampling to 100 Hz"``), where a
+    variation finer than float32's resolution leaves a flat signal.
     """
+    where = f"{source}: channel {channel!r}" + (f" ({when})" if when else "")
     if signal.size == 0:
-        raise InputError(f"{source}: channel {channel!r} holds no samples")
-    span = np.ptp(signal)  # one pass: a NaN or an infinity makes the span non-finite
-    if not np.isfinite(span):
-        raise InputError(f"{source}: channel {channel!r} holds NaN or infinite values")
-    if span == 0:
-        raise InputError(f"{source}: channel {channel!r} is flat (constant {signal[0]:g})")
+        raise InputError(f"{where} holds no samples")
+    low, high = float(np.min(signal)), float(np.max(signal))  # a NaN makes both NaN
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise InputError(f"{where} holds NaN or infinite values")
+    if high == low:
+        raise InputError(f"{where} is flat (constant {low:g})")
+    magnitude = max(abs(low), abs(high))
+    if not SMALLEST_AMPLITUDE <= magnitude <= LARGEST_AMPLITUDE:
+        raise InputError(f"{where} " + (f"never exceeds {magnitude:.3g} in magnitude, below" if magnitude < 1
+                                        else f"reaches {magnitude:.3g} in magnitude, beyond")
+                         + " what float32 windows hold (the EDF header's physical range or units?)")
     median = np.median(signal)
     count = int(np.count_nonzero(signal == median))
     if count > FLAT_FRACTION * signal.size:
-        raise InputError(f"{source}: channel {channel!r} is flat ({count} of its {signal.size} samples equal "
+        raise InputError(f"{where} is flat ({count} of its {signal.size} samples equal "
                          f"{median:g}; a disconnected lead?)")
 
 

@@ -2,7 +2,9 @@
 
 An :class:`EpochTable` holds one row per scoring epoch (onset and duration in seconds, a
 :class:`~sleep_kd.data.stages.Stage` code). Annotations that span several epochs (Sleep-EDF writes
-one annotation per run of equal stages) are split into epochs of the scoring length.
+one annotation per run of equal stages) are split into epochs of the scoring length, which the
+file declares or the user gives (never inferred from the annotations' durations). Every label that
+claims to be a stage is read or refused, never dropped.
 """
 
 from __future__ import annotations
@@ -20,14 +22,8 @@ from sleep_kd.errors import InputError
 TIME_TOLERANCE_S = 1e-3
 
 
-def _mode_duration(durations: np.ndarray) -> float:
-    values, counts = np.unique(np.round(durations, 3), return_counts=True)
-    return float(values[np.argmax(counts)])
-
-
 def build_epochs(
-    onsets, durations, labels, *, source: str, epoch_s: float | None = None,
-    codes: dict[int, Stage] | None = None,
+    onsets, durations, labels, *, source: str, epoch_s: float, codes: dict[int, Stage] | None = None,
 ) -> EpochTable:
     """Turn stage annotations into an :class:`EpochTable`, checking order and overlap.
 
@@ -39,8 +35,9 @@ def build_epochs(
         Stage labels; labels that are not stages (``Lights off``...) must be removed before.
     source : str
         File name used in error messages.
-    epoch_s : float, optional
-        Scoring epoch length in seconds; by default the most common annotation duration.
+    epoch_s : float
+        Scoring epoch length in seconds, as the file declares it or the user gives it: never
+        inferred from the annotations' durations (runs of equal stages would make it any multiple).
     codes : dict, optional
         Numeric code map (:func:`sleep_kd.data.stages.stage_code_map`); numeric labels without
         one are refused, listing every code found.
@@ -61,10 +58,8 @@ def build_epochs(
     codes = np.array([int(_parse_stage_in(label, onset, source, codes)) for label, onset in zip(labels, onsets)],
                      dtype=np.int8)
     _check_order(onsets, durations, source=source)
-    if epoch_s is None:
-        epoch_s = _mode_duration(durations)
-    if epoch_s <= 0:
-        raise InputError(f"{source}: stage annotations have no duration; expected e.g. 30 s epochs")
+    if not epoch_s > 0:
+        raise InputError(f"{source}: the scoring epoch must be a positive number of seconds, got {epoch_s!r}")
     counts = np.round(durations / epoch_s).astype(np.int64)
     bad = np.flatnonzero((counts < 1) | (np.abs(counts * epoch_s - durations) > TIME_TOLERANCE_S))
     if bad.size:
@@ -108,11 +103,12 @@ def _check_order(onsets: np.ndarray, durations: np.ndarray, *, source: str) -> N
         )
 
 
-def read_annotation_stages(path: Path, *, epoch_s: float | None = None,
-                           codes: dict[int, Stage] | None = None) -> EpochTable:
-    """Read the stage annotations of an EDF+ file (events that are not stages are ignored).
+def read_annotation_stages(path: Path, *, epoch_s: float, codes: dict[int, Stage] | None = None) -> EpochTable:
+    """Read the stage annotations of an EDF+ file, in scoring epochs of ``epoch_s`` seconds.
 
-    Onsets are seconds from the start written in that file's header; numeric labels need ``codes``.
+    Events that are not stages (``Lights off``, arousals) are ignored; every label that claims to be
+    a stage (:func:`~sleep_kd.data.stages.is_stage_label`) is read or refused. Onsets are seconds
+    from the start written in that file's header; numeric labels need ``codes``.
     """
     import mne
 
@@ -133,16 +129,20 @@ def read_annotation_stages(path: Path, *, epoch_s: float | None = None,
     )
 
 
-def read_text_stages(path: Path, *, epoch_s: float = 30.0, scoring_epoch_s: float | None = None,
-                     codes: dict[int, Stage] | None = None) -> EpochTable:
+def read_text_stages(path: Path, *, line_s: float | None, scoring_epoch_s: float | None = None,
+                     codes: dict[int, Stage] | None = None, line_flag: str = "--epoch-s") -> EpochTable:
     """Read a CSV/text hypnogram.
 
-    Two layouts: one stage label per line (consecutive lines ``epoch_s`` seconds apart from 0,
+    Two layouts: one stage label per line (consecutive lines ``line_s`` seconds apart from 0,
     after an optional one-line bracketed header such as ``[Hypnogram]``), or a CSV with a header
-    containing ``onset``, ``duration`` and ``stage`` columns (seconds). ``scoring_epoch_s`` is the
-    scoring epoch when the lines are written at a finer step (one line per 5 s for 30 s epochs):
-    each epoch's lines are merged when they agree and refused, naming the line, when they do not.
-    Numeric labels need ``codes`` (:func:`sleep_kd.data.stages.stage_code_map`).
+    containing ``onset``, ``duration`` and ``stage`` columns (seconds), in scoring epochs of
+    ``scoring_epoch_s`` (else ``line_s``) seconds. ``scoring_epoch_s`` is the scoring epoch when the
+    lines are written at a finer step (one line per 5 s for 30 s epochs): each epoch's lines are
+    merged when they agree and refused, naming the line, when they do not. Numeric labels need
+    ``codes`` (:func:`sleep_kd.data.stages.stage_code_map`).
+
+    A file of one stage per line says nothing of its step: without ``line_s`` it is refused, never
+    read at a guessed step (``line_flag`` names the option that gives it in the message).
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -156,32 +156,45 @@ def read_text_stages(path: Path, *, epoch_s: float = 30.0, scoring_epoch_s: floa
         raise InputError(f"{path.name}: the hypnogram is empty")
     header = [cell.strip().lower() for cell in next(csv.reader([lines[0][1]]))]
     if {"onset", "duration", "stage"} <= set(header):
-        return _read_table([line for _, line in lines], header, path=path,
-                           epoch_s=scoring_epoch_s or epoch_s, codes=codes)
+        epoch_s = scoring_epoch_s or line_s
+        if epoch_s is None:
+            raise InputError(f"{path.name}: the scoring epoch of its onset,duration,stage rows is not given")
+        return _read_table([line for _, line in lines], header, path=path, epoch_s=epoch_s, codes=codes)
     if len(header) > 1:
         raise InputError(
             f"{path.name}: expected one stage per line or a CSV header with onset,duration,stage; "
             f"got columns {','.join(header)}"
         )
-    if scoring_epoch_s and abs(scoring_epoch_s - epoch_s) > TIME_TOLERANCE_S:
-        lines, epoch_s = _merge_lines(lines, line_s=epoch_s, scoring_epoch_s=scoring_epoch_s, path=path)
+    if line_s is None:
+        raise InputError(f"{path.name}: one stage per line, and the seconds between lines are not given: "
+                         f"pass {line_flag} SECONDS (the step is never guessed)")
+    epoch_s = line_s
+    if scoring_epoch_s and abs(scoring_epoch_s - line_s) > TIME_TOLERANCE_S:
+        lines, epoch_s = _merge_lines(lines, line_s=line_s, scoring_epoch_s=scoring_epoch_s, path=path,
+                                      line_flag=line_flag)
     labels = [line for _, line in lines]
     onsets = np.arange(len(labels), dtype=np.float64) * epoch_s
     return build_epochs(onsets, np.full(len(labels), epoch_s), labels, source=path.name, epoch_s=epoch_s,
                         codes=codes)
 
 
-def _merge_lines(lines, *, line_s: float, scoring_epoch_s: float, path: Path):
+def _merge_lines(lines, *, line_s: float, scoring_epoch_s: float, path: Path, line_flag: str):
     """Group one-per-line labels ``line_s`` apart into epochs of ``scoring_epoch_s``: (lines, epoch_s).
 
-    A last group shorter than an epoch is dropped (the recording ended inside it).
+    Every line is read: lines that disagree inside an epoch, or a last group shorter than an epoch,
+    are refused naming the lines (never dropped).
     """
     per_epoch = int(round(scoring_epoch_s / line_s))
     if per_epoch < 1 or abs(per_epoch * line_s - scoring_epoch_s) > TIME_TOLERANCE_S:
         raise InputError(f"{path.name}: the scoring epoch ({scoring_epoch_s:g} s) is not a whole number of "
-                         f"hypnogram lines of {line_s:g} s (--epoch-s)")
+                         f"hypnogram lines of {line_s:g} s ({line_flag})")
+    left = len(lines) % per_epoch
+    if left:
+        raise InputError(f"{path.name}: its last {left} line(s) (from line {lines[-left][0]}) make {left * line_s:g} s, "
+                         f"not a whole {scoring_epoch_s:g} s scoring epoch of {line_s:g} s lines; "
+                         "remove them or check the steps given")
     merged = []
-    for first in range(0, len(lines) - per_epoch + 1, per_epoch):
+    for first in range(0, len(lines), per_epoch):
         group = lines[first:first + per_epoch]
         label = " ".join(group[0][1].lower().split())
         for number, other in group[1:]:

@@ -126,12 +126,12 @@ def read_nsrr_stages(path: Path) -> EpochTable:
     """
     path = Path(path)
     parsed = parse_nsrr_xml(path)
-    epoch_s = None
-    if parsed.epoch_length:
-        try:
-            epoch_s = float(parsed.epoch_length)
-        except ValueError:
-            raise InputError(f"{path.name}: EpochLength {parsed.epoch_length!r} is not a number of seconds") from None
+    if not parsed.epoch_length:  # the one place the file says its scoring epoch: never guessed from durations
+        raise InputError(f"{path.name}: no EpochLength element: the scoring epoch is not declared")
+    try:
+        epoch_s = float(parsed.epoch_length)
+    except ValueError:
+        raise InputError(f"{path.name}: EpochLength {parsed.epoch_length!r} is not a number of seconds") from None
     onsets, durations, labels = [], [], []
     stages = [event for event in parsed.events if event.get("EventType", "").strip().lower() == STAGE_EVENT_TYPE]
     for index, event in enumerate(stages):

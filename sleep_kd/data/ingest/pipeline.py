@@ -68,11 +68,12 @@ class IngestSummary:
         return "\n".join(lines)
 
 
-def _fit_epochs(epochs, *, duration_s: float, policy: str, source: str):
-    """Drop (or reject) epochs outside ``[0, duration_s]`` seconds.
+def check_describes(epochs, *, duration_s: float, source: str) -> np.ndarray:
+    """Refuse a hypnogram most of whose scored epochs fall outside ``[0, duration_s]`` seconds of signal.
 
-    Whatever the policy, a hypnogram most of whose scored epochs fall outside the signal is
-    refused: it cannot describe this recording (another night's file, or times in another unit).
+    Such a file cannot describe this recording (another night's file, or times in another unit).
+    Ingest and ``sleep_kd.predict`` both call this one check. Returns the (n_epochs,) bool mask of
+    the epochs inside the signal.
     """
     inside = (epochs.onset >= -TIME_TOLERANCE_S) & (
         epochs.onset + epochs.duration <= duration_s + TIME_TOLERANCE_S)
@@ -83,6 +84,12 @@ def _fit_epochs(epochs, *, duration_s: float, policy: str, source: str):
             f"{source}: {outside} of the hypnogram's {int(scored.sum())} scored epochs lie outside the "
             f"signal's {duration_s:g} s (last epoch ends at {float((epochs.onset + epochs.duration).max()):g} s): "
             "it does not describe this recording (another night's file, or times in another unit?)")
+    return inside
+
+
+def _fit_epochs(epochs, *, duration_s: float, policy: str, source: str):
+    """Drop (or reject, by ``policy``) epochs outside ``[0, duration_s]`` seconds; see :func:`check_describes`."""
+    inside = check_describes(epochs, duration_s=duration_s, source=source)
     if policy == "error" and not inside.all():
         i = int(np.flatnonzero(~inside)[0])
         raise InputError(
@@ -120,6 +127,9 @@ def _to_schema(night, ref: RecordingRef, *, sfreq: float, root: Path, digest) ->
         modality: resample(x[int(round(start_s * rate)):], sfreq_in=rate, sfreq_out=sfreq)
         for modality, (x, rate) in signals.items()
     }
+    for modality, x in resampled.items():  # what is stored must still carry the signal (float32, at sfreq)
+        edf_reader.check_signal(x, source=name, channel=night.attrs.get(f"{modality}_derivation") or modality,
+                                when=f"after resampling to {sfreq:g} Hz")
     n_samples = min(x.size for x in resampled.values())
     if n_samples == 0:
         raise InputError(f"{name}: the signal ends before the first annotation at {night.start_s:g} s")

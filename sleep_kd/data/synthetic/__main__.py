@@ -6,20 +6,13 @@ import argparse
 import sys
 import time
 
-from sleep_kd.errors import InputError, cli_entry
+from sleep_kd.errors import ArgumentParser, cli_entry
 
 from .cohort import generate_cohort
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad usage as one InputError line (exit 2) instead of its own text."""
-
-    def error(self, message: str):  # noqa: D102 - argparse hook
-        raise InputError(f"{self.prog}: {message}")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m sleep_kd.data.synthetic",
+    parser = ArgumentParser(prog="python -m sleep_kd.data.synthetic",
                      description="Write a synthetic PSG cohort laid out like MASS (SS1..SS5 folders, "
                                  "'<id> PSG.edf' + '<id> Base.edf', true hypnograms in truth/).")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")

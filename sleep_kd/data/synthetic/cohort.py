@@ -21,20 +21,26 @@ from .truth import write_truth
 
 MIN_EPOCHS = 10
 SFREQ_RANGE = (100, 2048)  # Hz; whole numbers so EDF data records hold whole samples
+MAX_SUBJECTS = 10_000  # MASS has 200, SHHS about 9,000
+MAX_WORKERS = 256
 
 
-def check_options(*, n_subjects: int, hours: float, sfreq: float, workers: int) -> None:
+def check_options(*, n_subjects: int, hours: float, sfreq: float, workers: int, seed: int = 0) -> None:
     """Raise :class:`InputError` naming the option that is out of range."""
     if int(n_subjects) != n_subjects or n_subjects < 1:
         raise InputError(f"subjects: expected a whole number >= 1, got {n_subjects}")
+    if n_subjects > MAX_SUBJECTS:
+        raise InputError(f"subjects: expected at most {MAX_SUBJECTS} nights, got {n_subjects}")
+    if int(seed) != seed or seed < 0:
+        raise InputError(f"seed: expected a whole number >= 0, got {seed}")
     if not np.isfinite(hours) or hours * 3600.0 < MIN_EPOCHS * 30.0 or hours > 24.0:
         shortest = MIN_EPOCHS * 30 / 3600
         raise InputError(f"hours: expected a night between {shortest:.3f} and 24 hours, got {hours}")
     if int(sfreq) != sfreq or not SFREQ_RANGE[0] <= sfreq <= SFREQ_RANGE[1]:
         lo, hi = SFREQ_RANGE
         raise InputError(f"sfreq: expected a whole number of Hz in {lo}..{hi}, got {sfreq}")
-    if int(workers) != workers or workers < 1:
-        raise InputError(f"workers: expected a whole number >= 1, got {workers}")
+    if int(workers) != workers or not 1 <= workers <= MAX_WORKERS:
+        raise InputError(f"workers: expected a whole number in 1..{MAX_WORKERS}, got {workers}")
 
 
 def _write_night(out_dir: Path, index: int, seed: int, hours: float, sfreq: float) -> dict:
@@ -86,12 +92,15 @@ def generate_cohort(out_dir: str | Path, *, n_subjects: int, hours: float, seed:
     --------
     >>> paths = generate_cohort("/tmp/cohort", n_subjects=5, hours=1.0, seed=0)  # doctest: +SKIP
     """
-    check_options(n_subjects=n_subjects, hours=hours, sfreq=sfreq, workers=workers)
+    check_options(n_subjects=n_subjects, hours=hours, sfreq=sfreq, workers=workers, seed=seed)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: expected a folder for the cohort, found a file")
-    for folder in sorted({plan_night(i).subset for i in range(n_subjects)}) + ["truth"]:
-        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    try:
+        for folder in sorted({plan_night(i).subset for i in range(n_subjects)}) + ["truth"]:
+            (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{out_dir}: cannot write the cohort there ({error.strerror or error})") from None
     jobs = [(out_dir, i, int(seed), float(hours), float(sfreq)) for i in range(n_subjects)]
     if workers > 1 and n_subjects > 1:
         with ProcessPoolExecutor(max_workers=min(workers, n_subjects)) as pool:

@@ -59,8 +59,8 @@ class EdfSource:
         Line step of one-label-per-line text hypnograms (seconds).
     scoring_epoch_s : float, optional
         Scoring epoch: text hypnogram lines finer than it are merged into it; EDF+ stage
-        annotations must each last a whole number of it (default: ``epoch_s`` for text files, the
-        most common annotation duration for EDF+).
+        annotations must each last a whole number of it (default: ``epoch_s``; never inferred from
+        the annotations' durations).
     stage_codes : str, optional
         Numeric stage code map (:func:`sleep_kd.data.stages.stage_code_map`): a built-in name or
         ``"5=W,4=R,..."``; numeric hypnograms are refused without it.
@@ -137,10 +137,10 @@ class EdfSource:
 
     def _read_epochs(self, path: Path, header: edf_reader.EdfHeader):
         if path.suffix.lower() in TEXT_SUFFIXES:
-            return read_text_stages(path, epoch_s=self.epoch_s, scoring_epoch_s=self.scoring_epoch_s,
+            return read_text_stages(path, line_s=self.epoch_s, scoring_epoch_s=self.scoring_epoch_s,
                                     codes=self.codes)
         # A declared scoring epoch is checked against the annotations (each a whole number of it).
-        epochs = read_annotation_stages(path, epoch_s=self.scoring_epoch_s, codes=self.codes)
+        epochs = read_annotation_stages(path, epoch_s=self.scoring_epoch_s or self.epoch_s, codes=self.codes)
         hyp_start = edf_reader.read_header(path).start
         if hyp_start is not None and header.start is not None:
             epochs = epochs.shifted((hyp_start - header.start).total_seconds())

@@ -19,6 +19,7 @@ from sleep_kd.errors import InputError
 PSG_SUFFIX = " PSG.edf"
 BASE_SUFFIX = " Base.edf"
 STANDARD = {"SS1": "AASM", "SS3": "AASM", "SS2": "R&K", "SS4": "R&K", "SS5": "R&K"}
+EPOCH_S = {"AASM": 30.0, "R&K": 20.0}  # each subset's scoring epoch, as MASS documents it (never guessed)
 # EEG derivations to try, in order, per subset. SS2 nights lacking A2 use C4 against A1.
 EEG_CHOICES = {
     "SS1": ("EEG C3-CLE - EEG A2-CLE",),
@@ -52,6 +53,15 @@ def choose_ecg(header: EdfHeader, subset: str) -> str:
     raise InputError(f"{header.path.name}: no ECG channel (expected a label starting with {ECG_PREFIX!r})")
 
 
+def scoring_epoch_s(ref: RecordingRef) -> float:
+    """The scoring epoch of a MASS night (s): 30 in the AASM subsets SS1 and SS3, 20 in the R&K ones."""
+    standard = STANDARD.get(ref.subset)
+    if standard is None:
+        raise InputError(f"{ref.signal_file.name}: MASS subset {ref.subset!r} has no documented scoring epoch "
+                         f"(SS1, SS3: 30 s AASM; SS2, SS4, SS5: 20 s R&K)")
+    return EPOCH_S[standard]
+
+
 @register_source("mass")
 class MassSource:
     """Adapter for MASS; ``subsets`` limits the folders read (default: every ``SS*`` folder)."""
@@ -76,7 +86,7 @@ class MassSource:
             raise InputError(f"{ref.signal_file.name}: no matching annotation file {ref.hypnogram_file.name}")
         header = edf_reader.read_header(ref.signal_file)
         base = edf_reader.read_header(ref.hypnogram_file)
-        epochs = read_annotation_stages(ref.hypnogram_file)
+        epochs = read_annotation_stages(ref.hypnogram_file, epoch_s=scoring_epoch_s(ref))
         if header.start is not None and base.start is not None:
             epochs = epochs.shifted((base.start - header.start).total_seconds())
         eeg_spec = choose_eeg(header, ref.subset)

@@ -1,0 +1,59 @@
+"""scripts/label_budget.py end to end on six short nights: one fold, K = 1 of 2 training subjects,
+one window, context and the causal student; reused on a second call; bad arguments refused first."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import label_budget  # noqa: E402
+
+TINY = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filters: 16}"
+
+
+@pytest.fixture(scope="module")
+def six_nights(tmp_path_factory):
+    from sleep_kd.data.ingest import ingest
+    from sleep_kd.data.synthetic import generate_cohort
+
+    root = tmp_path_factory.mktemp("six-budget")
+    generate_cohort(root / "edf", n_subjects=6, hours=0.5, seed=3, sfreq=128.0)
+    ingest("mass", root / "edf", root / "six.h5", sfreq=100.0, workers=1, progress=False)
+    return root / "six.h5"
+
+
+def test_the_budget_study_trains_every_arm_pairs_them_and_reuses_its_rows(six_nights, tmp_path):
+    args = ["--data", str(six_nights), "--folds", "3", "--only-folds", "0", "--budgets", "1", "--contexts", "0", "8",
+            "--causal-budgets", "1", "--epochs", "1", "--set", TINY, "--set", "train.max_steps=1",
+            "--set", "train.batch_size=16", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "b.json")]
+    assert label_budget.main(args) == 0
+    first = json.loads((tmp_path / "b.json").read_text())
+    forms = {(r["context_epochs"], r["causal"], r["strategy"]) for r in first["rows"]}
+    assert forms == {(c, causal, arm) for c, causal in ((0, False), (8, False), (8, True))
+                     for arm in ("ecg_base", "ecg_self", "kd_temp")}
+    assert all("kappa" in r["test"] and "f1_REM" in r["test"] for r in first["rows"])
+    record = json.loads((tmp_path / "runs" / "fold0" / "K1" / "context0" / "kd_temp" / "best" / "config.json").read_text())
+    assert len(record["data"]["scored_subjects"]) == 1 and len(record["data"]["unscored_recordings"]) == 1
+    teacher = json.loads((tmp_path / "runs" / "fold0" / "K1" / "context8" / "causal" / "kd_temp" / "best" /
+                          "config.json").read_text())["config"]["paths"]["teacher"]
+    assert teacher.endswith("context8/bidirectional/eeg_base/best")  # the causal student's teacher sees the future
+    changes = {(c["context_epochs"], c["causal"]): c for c in first["changes"]}
+    assert changes[(8, True)]["kd_temp_minus_ecg_self_kappa"]["n"] == 1
+    assert label_budget.main(args) == 0  # the same settings again: every row is reused, nothing trains
+    assert json.loads((tmp_path / "b.json").read_text())["rows"] == first["rows"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--folds", "2"], "--folds must be at least 3, got 2"),
+    (["--budgets", "-1"], "--budgets takes numbers >= 0, got -1"),
+    (["--causal-budgets", "4"], "--causal-budgets [4] are not among --budgets [2]"),
+])
+def test_bad_arguments_are_refused_before_any_training(six_nights, tmp_path, capsys, extra, message):
+    args = ["--data", str(six_nights), "--budgets", "2", "--runs", str(tmp_path / "runs"), *extra]
+    assert label_budget.main(args) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not (tmp_path / "runs").exists()
