@@ -148,7 +148,7 @@ def build_run(config: Mapping, strategy: Strategy, accelerator: Accelerator, *,
                                  fused=accelerator.device.type == "cuda")
     model, optimizer, train_loader, val_loader = accelerator.prepare(model, optimizer, train_loader, val_loader)
     step = build_step(strategy, student=model, teacher=teacher, loss_options=config["loss"],
-                      class_weights=class_weights)
+                      class_weights=class_weights, unscored_nights=bool(scoring.unscored))
     # Validation runs the student eager (the same parameters): a compiled one would compile again for
     # evaluation mode, no_grad and each new batch size, which costs more than it saves.
     eager = getattr(model, "_orig_mod", model)  # under train.compile, the module torch.compile wraps

@@ -19,7 +19,7 @@ from typing import Callable, Mapping
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import InitProcessGroupKwargs, set_seed
+from accelerate.utils import DataLoaderConfiguration, InitProcessGroupKwargs, set_seed
 from tqdm.auto import tqdm
 
 from sleep_kd.engine import runs
@@ -61,8 +61,10 @@ def make_accelerator(config: Mapping, out: Path) -> Accelerator:
     # (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
     GradientState._reset_state()
+    # Batches from pinned memory are copied to the GPU without waiting for it (Accelerate's default waits).
     return Accelerator(mixed_precision=train["mixed_precision"], gradient_accumulation_steps=train["grad_accum"],
                        cpu=train["cpu"], log_with="tensorboard", project_dir=str(out), kwargs_handlers=[timeout],
+                       dataloader_config=DataLoaderConfiguration(non_blocking=True),
                        dynamo_backend="inductor" if train["compile"] else "no")
 
 

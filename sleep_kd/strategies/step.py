@@ -59,11 +59,15 @@ class StrategyStep:
         ``loss_options[term]`` is passed to that term's function.
     class_weights : Tensor (C,) or None
         Training-split class weights for terms that take ``class_weights`` (``wce``).
+    unscored_nights : bool or None
+        Whether batches may hold epochs of nights nobody scored. ``False`` (a fully scored run)
+        lets a one-window batch skip the per-term row selection, and with it a host sync per term
+        and step on a GPU; ``None`` finds out batch by batch.
     """
 
     def __init__(self, strategy: Strategy, *, student: nn.Module, teacher: nn.Module | None = None,
                  loss_options: Mapping[str, Mapping[str, Any]] | None = None,
-                 class_weights: torch.Tensor | None = None) -> None:
+                 class_weights: torch.Tensor | None = None, unscored_nights: bool | None = None) -> None:
         if strategy.needs_teacher and teacher is None:
             raise InputError(f"strategy {strategy.name!r} needs a frozen teacher trained by "
                              f"{strategy.teacher!r}: pass --teacher CKPT")
@@ -73,6 +77,7 @@ class StrategyStep:
         self.terms: dict[str, LossTerm] = {term: get_loss(term) for term in strategy.terms}
         self.options = _resolve_options(strategy, loss_options, class_weights)
         self.needs_taps = any(term.needs_taps for term in self.terms.values())
+        self.unscored_nights = unscored_nights
 
     def _run(self, model: nn.Module, x: torch.Tensor) -> Outputs:
         if self.needs_taps:
@@ -130,9 +135,12 @@ class StrategyStep:
         total = None
         for name, term in self.terms.items():
             # A term sees the scored epochs; a term that needs no stage sees those of unscored nights too.
-            seen = (targets >= 0) | (targets == UNSCORED_NIGHT) if term.label_free else targets >= 0
-            rows_student, rows_teacher, rows_targets, empty = epoch_rows(student, teacher, targets, seen,
-                                                                         always=context)
+            if not context and self.unscored_nights is False:  # every window is scored: no selection, no sync
+                rows_student, rows_teacher, rows_targets, empty = student, teacher, targets, False
+            else:
+                seen = (targets >= 0) | (targets == UNSCORED_NIGHT) if term.label_free else targets >= 0
+                rows_student, rows_teacher, rows_targets, empty = epoch_rows(student, teacher, targets, seen,
+                                                                             always=context)
             # Weight-0 terms stay in the graph times 0: every parameter then receives a (zero)
             # gradient, so DDP needs no find_unused_parameters and Adam leaves those weights alone.
             value = term(rows_student, rows_teacher, rows_targets, **self.options[name])
@@ -199,7 +207,7 @@ def _batch_signal(batch: Mapping[str, torch.Tensor], modality: str) -> torch.Ten
 
 def build_step(strategy: Strategy, *, student: nn.Module, teacher: nn.Module | None = None,
                loss_options: Mapping[str, Mapping[str, Any]] | None = None,
-               class_weights: torch.Tensor | None = None) -> StrategyStep:
+               class_weights: torch.Tensor | None = None, unscored_nights: bool | None = None) -> StrategyStep:
     """Build the step of ``strategy``; see :class:`StrategyStep` (freezes the teacher)."""
     return StrategyStep(strategy, student=student, teacher=teacher, loss_options=loss_options,
-                        class_weights=class_weights)
+                        class_weights=class_weights, unscored_nights=unscored_nights)
