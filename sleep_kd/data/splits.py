@@ -140,6 +140,13 @@ def make_splits(h5_path, *, method: str = "original", seed: int = 42, k: int = 5
     return result
 
 
+def unscored_in_cohort(h5_path) -> set[str]:
+    """Recordings the cohort file stores as nights nobody scored (``ingest --unscored``)."""
+    with store.open_cohort(Path(h5_path)) as handle:
+        return {rid for rid in store.recording_ids(handle)
+                if not bool(store.recording_attrs(handle, rid).get("scored", True))}
+
+
 def scored_subjects(h5_path, train: list[str], *, count: int, seed: int) -> list[str]:
     """The ``count`` training subjects whose stages a run keeps (``data.scored_subjects``), sorted.
 
@@ -148,7 +155,8 @@ def scored_subjects(h5_path, train: list[str], *, count: int, seed: int) -> list
     8. ``count`` 0 keeps every subject; more than the split holds is refused.
     """
     table = _cohort_subjects(Path(h5_path))
-    subjects = sorted({table[rid][0] for rid in train})
+    nobody = unscored_in_cohort(h5_path)
+    subjects = sorted({table[rid][0] for rid in train if rid not in nobody})
     if count == 0:
         return subjects
     if count > len(subjects):
@@ -160,10 +168,11 @@ def scored_subjects(h5_path, train: list[str], *, count: int, seed: int) -> list
 
 
 def unscored_recordings(h5_path, train: list[str], scored: list[str]) -> list[str]:
-    """Training recordings of the subjects not in ``scored`` (used as nights nobody scored), sorted."""
+    """Training recordings used as nights nobody scored, sorted: those of the subjects not in
+    ``scored``, and those the cohort stores unscored."""
     table = _cohort_subjects(Path(h5_path))
-    keep = set(scored)
-    return sorted(rid for rid in train if table[rid][0] not in keep)
+    keep, nobody = set(scored), unscored_in_cohort(h5_path)
+    return sorted(rid for rid in train if table[rid][0] not in keep or rid in nobody)
 
 
 @cli_entry

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data.sequences import CohortSequences
-from sleep_kd.data.splits import make_splits, scored_subjects, unscored_recordings
+from sleep_kd.data.splits import make_splits, scored_subjects, unscored_in_cohort, unscored_recordings
 from sleep_kd.errors import InputError
 
 DEFAULT_COHORT_TAG = "synthetic-default"
@@ -44,7 +44,9 @@ def split_recordings(path: Path, config: Mapping) -> dict[str, list[str]]:
     """
     data = config["data"]
     parts = make_splits(path, method=data["split"], seed=data["split_seed"], k=data["folds"], fold=data["fold"])
-    return {name: parts[name] for name in ("train", "val", "test")}
+    nobody = unscored_in_cohort(path)  # nights nobody scored only ever train
+    return {name: [rid for rid in parts[name] if name == "train" or rid not in nobody]
+            for name in ("train", "val", "test")}
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,32 @@ def test_ecg_self_trains_through_the_entry_point_over_unscored_nights(tiny_cohor
     assert record["data"]["unscored_recordings"] == splits["unscored_recordings"]
     teacher = json.loads((out / "best" / "config.json").read_text())["config"]["paths"]["teacher"]
     assert teacher.endswith("ecg_base/best")
+
+
+def test_a_cohort_night_nobody_scored_only_ever_trains(tmp_path):
+    """Recordings ingested with --unscored leave validation and test and join training as unscored."""
+    import h5py
+
+    from sleep_kd.data.ingest import ingest
+    from sleep_kd.data.synthetic import generate_cohort
+    from sleep_kd.engine.data import split_recordings, training_scoring
+    from sleep_kd.engine.config import resolve_config
+    from sleep_kd.strategies import get_strategy
+
+    generate_cohort(tmp_path / "edf", n_subjects=10, hours=0.25, seed=7, sfreq=128.0)
+    bases = sorted((tmp_path / "edf").rglob("* Base.edf"))
+    for base in bases[:3]:
+        base.unlink()
+    cohort = tmp_path / "c.h5"
+    summary = ingest("mass", tmp_path / "edf", cohort, sfreq=100, progress=False, unscored=True)
+    nobody = set(summary.unscored)
+    assert len(nobody) == 3
+    config = resolve_config("kd_temp", set_pairs=[f"data.path={cohort}"])
+    splits = split_recordings(cohort, config)
+    assert not nobody & set(splits["val"] + splits["test"])
+    scoring = training_scoring(cohort, splits["train"], config, get_strategy("kd_temp"))
+    assert nobody & set(splits["train"]) <= set(scoring.unscored)
+    base_scoring = training_scoring(cohort, splits["train"], config, get_strategy("ecg_base"))
+    assert not nobody & set(base_scoring.recordings)
+    with h5py.File(cohort) as handle:
+        assert all(not handle["recordings"][rid].attrs["scored"] for rid in nobody)

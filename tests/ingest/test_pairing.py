@@ -138,3 +138,57 @@ def test_a_prediction_is_never_taken_for_a_scoring(tmp_path):
         pair_hypnograms([night], tmp_path)
     write_annotations(tmp_path / "night3-Hypnogram.edf", [(0, 30, "Sleep stage W")])
     assert pair_hypnograms([night], tmp_path) == {night: tmp_path / "night3-Hypnogram.edf"}
+
+
+def test_unscored_nights_are_kept_only_when_asked_and_counted(tmp_path):
+    """--unscored: a night with signals and no hypnogram is stored, every epoch unscored, attr scored False."""
+    import h5py
+
+    _night(tmp_path / "night3.edf")
+    (tmp_path / "night3.txt").write_text("W\nN2\nN2\nREM\n")
+    _night(tmp_path / "night4.edf")  # nobody scored it
+    plain = ingest("edf", tmp_path, tmp_path / "a.h5", sfreq=64, progress=False, eeg=EEG)
+    assert plain.written == ["night3"] and plain.skipped[0][0] == "night4"
+    kept = ingest("edf", tmp_path, tmp_path / "b.h5", sfreq=64, progress=False, eeg=EEG, unscored=True)
+    assert kept.written == ["night3", "night4"] and kept.unscored == ["night4"]
+    assert "wrote 2 recordings" in kept.format() and "1 scored, 1 unscored" in kept.format()
+    with h5py.File(tmp_path / "b.h5") as handle:
+        night = handle["recordings/night4"]
+        assert bool(night.attrs["scored"]) is False and night.attrs["hypnogram_file"] == ""
+        assert night["epochs/stage"][()].tolist() == [-2, -2, -2, -2]  # 120 s in 30-s epochs, all unscored
+        assert bool(handle["recordings/night3"].attrs["scored"]) is True
+
+
+def test_a_manifest_row_with_an_empty_hypnogram_cell_is_an_unscored_night_only_when_asked(tmp_path):
+    _night(tmp_path / "night3.edf")
+    _night(tmp_path / "night4.edf")
+    (tmp_path / "night3.txt").write_text("W\nN2\nN2\nREM\n")
+    (tmp_path / "pairs.csv").write_text("signal,hypnogram\nnight3.edf,night3.txt\nnight4.edf,\n")
+    with pytest.raises(InputError, match=r"pairs.csv line 3: empty 'hypnogram' cell \(expected a file path; "
+                                         r"--unscored keeps a night nobody scored\)"):
+        ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv", eeg=EEG)
+    summary = ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv",
+                     eeg=EEG, unscored=True)
+    assert summary.unscored == ["night4"] and summary.written == ["night3", "night4"]
+
+
+def test_a_missing_file_a_manifest_names_stays_a_skip_with_unscored(tmp_path):
+    _night(tmp_path / "night3.edf")
+    _night(tmp_path / "night4.edf")
+    (tmp_path / "night3.txt").write_text("W\nN2\nN2\nREM\n")
+    (tmp_path / "pairs.csv").write_text("signal,hypnogram\nnight3.edf,night3.txt\nnight4.edf,night4.txt\n")
+    summary = ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv",
+                     eeg=EEG, unscored=True)
+    assert summary.unscored == [] and summary.skipped == [
+        ("night4", f"pairs.csv line 3: hypnogram file {tmp_path / 'night4.txt'} not found")]
+
+
+def test_mass_nights_without_a_base_file_are_unscored_nights(tmp_path):
+    from sleep_kd.data.synthetic import generate_cohort
+
+    generate_cohort(tmp_path / "edf", n_subjects=3, hours=0.25, seed=5, sfreq=128.0)
+    base = sorted((tmp_path / "edf").rglob("* Base.edf"))[0]
+    base.unlink()
+    summary = ingest("mass", tmp_path / "edf", tmp_path / "m.h5", sfreq=100, progress=False, unscored=True)
+    assert summary.unscored == [base.name[: -len(" Base.edf")]] and len(summary.written) == 3
+

@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sfreq", type=float, default=200.0, help="stored rate in Hz (default 200)")
     parser.add_argument("--workers", type=int, default=1, help="reader processes (default 1)")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad recording")
+    parser.add_argument("--unscored", action="store_true",
+                        help="keep recordings that have signals but no hypnogram (a manifest row with an empty "
+                             "hypnogram cell) as nights nobody scored, for distillation; default: skip them")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     group = parser.add_argument_group("source options")
     group.add_argument("--subsets", nargs="+", help="mass: subset folders to read (default all)")
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_freed_memory()  # reuse freed signal buffers instead of faulting fresh pages (workers inherit it)
     summary = ingest(args.source, args.root, args.out, sfreq=args.sfreq, workers=args.workers,
-                     strict=args.strict, progress=not args.no_progress, manifest=args.manifest,
+                     strict=args.strict, progress=not args.no_progress, manifest=args.manifest, unscored=args.unscored,
                      **source_options(args))
     print(summary.format())
     return 0

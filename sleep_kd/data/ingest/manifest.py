@@ -32,11 +32,12 @@ def _header(reader: csv.DictReader, path: Path) -> None:
     reader.fieldnames = columns
 
 
-def read_manifest(path: Path, *, adapter) -> list[RecordingRef]:
+def read_manifest(path: Path, *, adapter, unscored: bool = False) -> list[RecordingRef]:
     """The nights listed in ``path``, sorted by recording id (the signal file's stem).
 
     ``adapter`` gives the subject of a row without one (its ``subject_of(recording_id)``, if it
-    has one; else the recording id).
+    has one; else the recording id). ``unscored``: an empty ``hypnogram`` cell lists a night nobody
+    scored (without it, an empty cell is refused).
     """
     path = Path(path)
     try:
@@ -55,8 +56,19 @@ def read_manifest(path: Path, *, adapter) -> list[RecordingRef]:
         if None in row:
             raise InputError(f"{where}: more cells than the header's {len(reader.fieldnames)} columns")
         for name in REQUIRED:
-            if not cells.get(name):
-                raise InputError(f"{where}: empty {name!r} cell (expected a file path)")
+            if not cells.get(name) and not (name == "hypnogram" and unscored):
+                hint = "; --unscored keeps a night nobody scored" if name == "hypnogram" else ""
+                raise InputError(f"{where}: empty {name!r} cell (expected a file path{hint})")
+        if not cells["hypnogram"]:
+            signal = _resolve(cells["signal"], path.parent)
+            rid = recording_id_of(signal)
+            if rid in seen:
+                raise InputError(f"{where}: recording {rid!r} is already listed on line {seen[rid]} "
+                                 "(recording ids, the signal file names, must be unique)")
+            seen[rid] = reader.line_num
+            refs.append(RecordingRef(rid, cells.get("subject") or subject_of(rid), cells.get("subset") or "",
+                                     signal, Path(""), listed_in=where, scored=False))
+            continue
         signal, hypnogram = (_resolve(cells[name], path.parent) for name in REQUIRED)
         rid = recording_id_of(signal)
         if rid in seen:

@@ -6,6 +6,8 @@ results in sorted order so the output is the same whatever ``workers`` is.
 
 from __future__ import annotations
 
+import dataclasses
+
 import shutil
 import sys
 import tempfile
@@ -54,12 +56,15 @@ class IngestSummary:
     epochs_per_stage: dict[str, int] = field(default_factory=dict)
     per_recording: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unscored: list[str] = field(default_factory=list)  # written as nights nobody scored (--unscored)
 
     def format(self) -> str:
         def counts(table: dict[str, int]) -> str:
             return ", ".join(f"{name} {count}" for name, count in table.items()) or "none"
 
-        lines = [f"wrote {len(self.written)} recordings ({self.hours:.2f} h) to {self.out}",
+        scored = len(self.written) - len(self.unscored)
+        lines = [f"wrote {len(self.written)} recordings ({self.hours:.2f} h) to {self.out}: {scored} scored, "
+                 f"{len(self.unscored)} unscored",
                  f"epochs per stage: {counts(self.epochs_per_stage)}"]
         lines += [f"  {rid}: {counts(self.per_recording.get(rid, {}))}" for rid in self.written]
         lines += [f"warning: {text}" for text in self.warnings]
@@ -142,7 +147,8 @@ def _to_schema(night, ref: RecordingRef, *, sfreq: float, root: Path, digest) ->
         eeg_sfreq_original=float(night.eeg_sfreq) if night.eeg is not None else float("nan"),
         ecg_sfreq_original=float(night.ecg_sfreq) if night.ecg is not None else float("nan"),
         source_file=_relative(ref.signal_file, root),
-        hypnogram_file=_relative(ref.hypnogram_file, root),
+        hypnogram_file=_relative(ref.hypnogram_file, root) if ref.scored else "",
+        scored=bool(ref.scored),
         source_sha256=digest(),
         start_offset_s=float(start_s), duration_s=float(duration_s),
     )
@@ -160,7 +166,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def _prepare_or_reason(source: Source, ref: RecordingRef, sfreq: float, root: Path):
     """Worker entry: a StoredRecording, or the one-line reason the night was rejected."""
-    for kind, path in (("signal", ref.signal_file), ("hypnogram", ref.hypnogram_file)):
+    for kind, path in (("signal", ref.signal_file), ("hypnogram", ref.hypnogram_file))[:2 if ref.scored else 1]:
         if ref.listed_in and not Path(path).is_file():  # a manifest row names files that may not exist
             return f"{ref.listed_in}: {kind} file {path} not found"
     try:
@@ -228,11 +234,20 @@ def _results(source, refs, *, sfreq, root, workers):
                 future.cancel()
 
 
-def _find(adapter, source: str, root, manifest) -> tuple[Path, list[RecordingRef]]:
+def _as_unscored(ref: RecordingRef) -> RecordingRef:
+    """``ref`` as a night nobody scored when it has no hypnogram file (and no pairing problem)."""
+    listed_file = ref.listed_in and Path(ref.hypnogram_file) != Path("")  # a manifest names a file: it must exist
+    if ref.pairing_problem or listed_file or Path(ref.hypnogram_file).is_file():
+        return ref
+    return dataclasses.replace(ref, scored=False)
+
+
+def _find(adapter, source: str, root, manifest, *, unscored: bool = False) -> tuple[Path, list[RecordingRef]]:
     """The recordings to read: listed in ``manifest`` (paths relative to it) or found under ``root``."""
     if manifest is not None:
         manifest = Path(manifest)
-        return Path(root) if root is not None else manifest.parent, read_manifest(manifest, adapter=adapter)
+        return Path(root) if root is not None else manifest.parent, read_manifest(manifest, adapter=adapter,
+                                                                                    unscored=unscored)
     if root is None:
         raise InputError("ingest needs --root DIR or --manifest FILE.csv")
     root = Path(root)
@@ -245,12 +260,16 @@ def _find(adapter, source: str, root, manifest) -> tuple[Path, list[RecordingRef
 
 
 def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, strict: bool = False,
-           progress: bool = True, manifest=None, **source_options) -> IngestSummary:
+           progress: bool = True, manifest=None, unscored: bool = False, **source_options) -> IngestSummary:
     """Turn the recordings of ``source`` under ``root`` (or listed in ``manifest``) into ``out``.
 
     Bad nights are skipped with a one-line reason (``strict``: the run stops with InputError and
     nothing is written). InputError when no recording could be written, or none holds a scored
     epoch; a previous ``out`` is only replaced by a complete new file. ``out`` is checked first.
+    ``unscored``: a recording with signals and no hypnogram file (a manifest row with an empty
+    ``hypnogram`` cell) is kept as a night nobody scored, every epoch stored unscored and the
+    recording's ``scored`` attribute False; without it, such a recording is skipped with its reason.
+    A recording whose scoring is ambiguous is skipped either way.
     """
     out = Path(out)
     if not isinstance(sfreq, (int, float)) or not np.isfinite(sfreq) or sfreq <= 0:
@@ -259,7 +278,9 @@ def ingest(source: str, root, out, *, sfreq: float = 200.0, workers: int = 1, st
         raise InputError(f"--workers must be a whole number of processes, at least 1; got {workers!r}")
     check_output(out)
     adapter = create_source(source, **source_options)
-    root, refs = _find(adapter, source, root, manifest)
+    root, refs = _find(adapter, source, root, manifest, unscored=unscored)
+    if unscored:
+        refs = [_as_unscored(ref) for ref in refs]
     ids = [ref.recording_id for ref in refs]
     duplicates = sorted({rid for rid in ids if ids.count(rid) > 1})
     if duplicates:
@@ -303,6 +324,9 @@ def _count(summary: IngestSummary, rid: str, recording: StoredRecording, *, bar)
     summary.written.append(rid)
     summary.hours += recording.attrs["duration_s"] / 3600.0
     summary.per_recording[rid] = stage_counts(recording.epochs.stage)
+    if not recording.attrs.get("scored", True):
+        summary.unscored.append(rid)
+        return
     if not (recording.epochs.stage >= 0).any():
         text = f"{rid}: no scored epoch (all {len(recording.epochs)} unscored or movement)"
         summary.warnings.append(text)

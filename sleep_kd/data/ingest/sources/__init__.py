@@ -21,6 +21,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from sleep_kd.data.ingest.hypnogram import EpochTable
+from sleep_kd.data.stages import Stage
 from sleep_kd.errors import InputError
 
 
@@ -30,7 +31,9 @@ class RecordingRef:
 
     ``listed_in`` names the manifest row that listed it (``"pairs.csv line 3"``), empty when the
     source found the files itself. ``pairing_problem`` says why no scoring file could be paired
-    (several fit, or one fits several recordings); reading the night then fails with it.
+    (several fit, or one fits several recordings); reading the night then fails with it. ``scored``
+    False: the night has signals and no scoring (``ingest --unscored``); its epochs are
+    :func:`unscored_epochs`.
     """
 
     recording_id: str
@@ -40,6 +43,7 @@ class RecordingRef:
     hypnogram_file: Path
     listed_in: str = ""
     pairing_problem: str = ""
+    scored: bool = True  # False: a night nobody scored (``ingest --unscored``), read without a hypnogram
 
 
 @dataclass
@@ -116,3 +120,14 @@ def create_source(name: str, **options) -> Source:
 def _load_builtin() -> None:
     # Imported here, not at module top, because the adapters import this module's classes.
     from sleep_kd.data.ingest.sources import edf, mass, nsrr  # noqa: F401
+
+
+def unscored_epochs(duration_s: float, epoch_s: float) -> EpochTable:
+    """Every whole ``epoch_s`` epoch of ``duration_s`` seconds of signal, each stage UNSCORED.
+
+    A night nobody scored keeps its place on the timeline: its epochs are stored like a scored
+    night's, so the teacher can score them (``data.stages.UNSCORED_NIGHT`` in training).
+    """
+    n = int(duration_s // epoch_s)
+    return EpochTable(np.arange(n) * float(epoch_s), np.full(n, float(epoch_s)),
+                      np.full(n, int(Stage.UNSCORED), dtype=np.int8))

@@ -16,7 +16,7 @@ from pathlib import Path
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.hypnogram import read_annotation_stages, read_text_stages
 from sleep_kd.data.ingest.pairing import SIGNAL_TOKENS, TEXT_SUFFIXES, is_hypnogram_file, pair_scorings
-from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source
+from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source, unscored_epochs
 from sleep_kd.data.stages import Stage, stage_code_map
 from sleep_kd.errors import InputError
 
@@ -109,12 +109,13 @@ class EdfSource:
     def read(self, ref: RecordingRef) -> Night:
         if ref.pairing_problem:
             raise InputError(f"{ref.signal_file.name}: {ref.pairing_problem}")
-        if not ref.hypnogram_file.is_file():
+        if ref.scored and not ref.hypnogram_file.is_file():
             raise InputError(f"{ref.signal_file.name}: no hypnogram file of the same night next to it "
                              f"(expected e.g. {ref.recording_id}-Hypnogram.edf or {ref.recording_id}.csv; "
                              "other names: --manifest)")
         header = edf_reader.read_header(ref.signal_file)
-        epochs = self._read_epochs(ref.hypnogram_file, header)
+        epochs = self._read_epochs(ref.hypnogram_file, header) if ref.scored else \
+            unscored_epochs(header.duration_s, self.scoring_epoch_s or self.epoch_s)
         specs = [spec for spec in (self.eeg, self.ecg) if spec]
         signals = dict(zip(specs, edf_reader.read_signals(header, specs)))
         eeg, eeg_sfreq = signals.get(self.eeg, (None, None))

@@ -13,7 +13,7 @@ from typing import Sequence
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.edf_reader import EdfHeader
 from sleep_kd.data.ingest.hypnogram import read_annotation_stages
-from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source
+from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source, unscored_epochs
 from sleep_kd.errors import InputError
 
 PSG_SUFFIX = " PSG.edf"
@@ -82,13 +82,16 @@ class MassSource:
         return sorted(refs, key=lambda ref: ref.recording_id)
 
     def read(self, ref: RecordingRef) -> Night:
-        if not ref.hypnogram_file.is_file():
+        if ref.scored and not ref.hypnogram_file.is_file():
             raise InputError(f"{ref.signal_file.name}: no matching annotation file {ref.hypnogram_file.name}")
         header = edf_reader.read_header(ref.signal_file)
-        base = edf_reader.read_header(ref.hypnogram_file)
-        epochs = read_annotation_stages(ref.hypnogram_file, epoch_s=scoring_epoch_s(ref))
-        if header.start is not None and base.start is not None:
-            epochs = epochs.shifted((base.start - header.start).total_seconds())
+        if ref.scored:
+            base = edf_reader.read_header(ref.hypnogram_file)
+            epochs = read_annotation_stages(ref.hypnogram_file, epoch_s=scoring_epoch_s(ref))
+            if header.start is not None and base.start is not None:
+                epochs = epochs.shifted((base.start - header.start).total_seconds())
+        else:  # nobody scored it: the whole recording, in the subset's scoring epochs
+            epochs = unscored_epochs(header.duration_s, scoring_epoch_s(ref))
         eeg_spec = choose_eeg(header, ref.subset)
         ecg_name = choose_ecg(header, ref.subset)
         (eeg, eeg_sfreq), (ecg, ecg_sfreq) = edf_reader.read_signals(header, [eeg_spec, ecg_name])

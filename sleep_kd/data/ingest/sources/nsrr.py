@@ -21,7 +21,7 @@ from pathlib import Path
 from sleep_kd.data.cohort_file import MODALITIES
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.nsrr_annotations import read_nsrr_stages
-from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source
+from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source, unscored_epochs
 from sleep_kd.data.stages import Stage
 from sleep_kd.errors import InputError
 
@@ -117,11 +117,11 @@ class NsrrSource:
                          f"pass --{modality} NAME)")
 
     def read(self, ref: RecordingRef) -> Night:
-        if not Path(ref.hypnogram_file).is_file():
+        if ref.scored and not Path(ref.hypnogram_file).is_file():
             raise InputError(f"{ref.signal_file.name}: no annotation file {Path(ref.hypnogram_file).name} "
                              f"(expected in polysomnography/{ANNOTATION_FOLDER}/)")
         header = edf_reader.read_header(ref.signal_file)
-        epochs = read_nsrr_stages(ref.hypnogram_file)
+        epochs = read_nsrr_stages(ref.hypnogram_file) if ref.scored else unscored_epochs(header.duration_s, 30.0)
         cohort = cohort_of(ref.recording_id)
         specs = {m: self.choose(header, m, cohort) for m in self.modalities}
         signals = dict(zip(specs, edf_reader.read_signals(header, list(specs.values()))))
