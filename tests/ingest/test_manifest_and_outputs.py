@@ -68,7 +68,8 @@ def test_a_manifest_with_wrong_columns_is_refused_before_any_night(tmp_path, tex
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("signal,hypnogram\na.edf,\n", "m.csv line 2: empty 'hypnogram' cell (expected a file path)"),
+    ("signal,hypnogram\na.edf,\n", "m.csv line 2: empty 'hypnogram' cell (expected a file path; --unscored keeps a night "
+                                        "nobody scored)"),
     ("signal,hypnogram\na.edf,a.txt\nsub/a.edf,b.txt\n",
      "m.csv line 3: recording 'a' is already listed on line 2 (recording ids, the signal file names, must be unique)"),
     ("signal,hypnogram\n\n", f"m.csv: the manifest lists no recordings"),
