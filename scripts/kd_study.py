@@ -124,7 +124,7 @@ def scores_on_test_fold(checkpoint: Path, *, truth_dir: Path | None) -> dict[str
     from sleep_kd.evaluation.scoring import predict_checkpoint
     from sleep_kd.metrics.scores import summary_scores
 
-    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split="test", cpu=True, precision="no")
+    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split="test", cpu=True, precision="auto")
     n_classes = dataset.n_classes
     scores = {f"{k}": v for k, v in summary_scores(predictions.y_true, predictions.y_pred, n_classes).items()
               if k in METRICS}
@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--grid", action="append", default=[], help="sd.OPTION=V1,V2 or at.OPTION=V1,V2")
     parser.add_argument("--set", action="append", default=[], help="KEY=VALUE for every run")
-    parser.add_argument("--mixed-precision", default="no", choices=MIXED_PRECISIONS)
+    parser.add_argument("--mixed-precision", default="auto", choices=MIXED_PRECISIONS)
     parser.add_argument("--runs", type=Path, default=Path("runs/kd_study"))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "kd_study.json")
     parser.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,

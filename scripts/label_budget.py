@@ -136,7 +136,7 @@ def test_scores(checkpoint: Path, args) -> dict:
 
     truth = args.truth if args.truth is not None else args.data.parent / "truth"
     scores = scores_on_test_fold(checkpoint, truth_dir=truth if truth.is_dir() else None)
-    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split="test", cpu=True, precision="no")
+    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split="test", cpu=True, precision="auto")
     report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names)
     scores.update({f"f1_{stage}": report["per_class"][stage]["f1"] for stage in STAGES if stage in report["per_class"]})
     return scores

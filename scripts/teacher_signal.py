@@ -72,7 +72,7 @@ def scored_with_truth(checkpoint: Path, split: str, truth_dir: Path):
     from sleep_kd.data import cohort_file as store
     from sleep_kd.evaluation.scoring import predict_checkpoint
 
-    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split=split, cpu=True, precision="no",
+    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split=split, cpu=True, precision="auto",
                                                     probabilities=True)
     true = np.full(predictions.y_true.shape, -1, dtype=np.int64)
     with store.open_cohort(dataset.path) as handle:

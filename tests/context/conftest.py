@@ -20,3 +20,18 @@ def _context_args(cohort: Path, runs: Path, *extra: str) -> list[str]:
 def context_args():
     """``context_args(cohort, runs, *extra)``: train_loop.py arguments for the tiny context model (T = 8)."""
     return _context_args
+
+
+@pytest.fixture(scope="session")
+def six_nights(tmp_path_factory):
+    """6 subjects x 0.5 h ingested at 100 Hz: three folds of two subjects (the study scripts' tests).
+
+    Both studies' tests only read it (each writes its runs elsewhere), so one cohort serves them.
+    """
+    from sleep_kd.data.ingest import ingest
+    from sleep_kd.data.synthetic import generate_cohort
+
+    root = tmp_path_factory.mktemp("six")
+    generate_cohort(root / "edf", n_subjects=6, hours=0.5, seed=3, sfreq=128.0)
+    ingest("mass", root / "edf", root / "six.h5", sfreq=100.0, workers=1, progress=False)
+    return root / "six.h5"

@@ -17,17 +17,6 @@ import study_tables  # noqa: E402
 TINY = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filters: 16}"
 
 
-@pytest.fixture(scope="module")
-def six_nights(tmp_path_factory):
-    """6 subjects x 0.5 h: three folds of two subjects."""
-    from sleep_kd.data.ingest import ingest
-    from sleep_kd.data.synthetic import generate_cohort
-
-    root = tmp_path_factory.mktemp("six")
-    generate_cohort(root / "edf", n_subjects=6, hours=0.5, seed=3, sfreq=128.0)
-    ingest("mass", root / "edf", root / "six.h5", sfreq=100.0, workers=1, progress=False)
-    return root / "six.h5"
-
 
 @pytest.fixture(scope="module")
 def study(six_nights, tmp_path_factory):

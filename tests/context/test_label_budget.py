@@ -15,16 +15,6 @@ import label_budget  # noqa: E402
 TINY = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filters: 16}"
 
 
-@pytest.fixture(scope="module")
-def six_nights(tmp_path_factory):
-    from sleep_kd.data.ingest import ingest
-    from sleep_kd.data.synthetic import generate_cohort
-
-    root = tmp_path_factory.mktemp("six-budget")
-    generate_cohort(root / "edf", n_subjects=6, hours=0.5, seed=3, sfreq=128.0)
-    ingest("mass", root / "edf", root / "six.h5", sfreq=100.0, workers=1, progress=False)
-    return root / "six.h5"
-
 
 def test_the_budget_study_trains_every_arm_pairs_them_and_reuses_its_rows(six_nights, tmp_path):
     args = ["--data", str(six_nights), "--folds", "3", "--only-folds", "0", "--budgets", "1", "--contexts", "0", "8",
