@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kd_study import interval, train  # noqa: E402
-from sleep_kd.errors import InputError, cli_entry  # noqa: E402
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry  # noqa: E402
 
 ARMS = ("ecg_base", "ecg_self", "kd_temp")
 STAGES = ("Light", "Deep", "REM")
@@ -46,8 +46,8 @@ CAUSAL_DEFAULT = "model.overrides.sequence=tcn_causal"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__.split("\n\n")[1],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, type=Path, help="cohort HDF5 file")
     parser.add_argument("--truth", type=Path, help="folder of <id>.csv true stages (default: truth/ beside --data)")
     parser.add_argument("--folds", type=int, default=4, help="subject-wise folds, k >= 3 (default 4)")

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sleep_kd.errors import InputError, cli_entry
+from sleep_kd.errors import ArgumentParser, InputError, cli_entry
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, PRECISIONS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sleep_kd.predict", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m sleep_kd.predict", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="checkpoint folder (e.g. runs/.../feat_temp/best)")
     parser.add_argument("nights", nargs="+", help="EDF files, folders of them, or quoted globs")
     parser.add_argument("--out", required=True, help="folder for the outputs (created if missing)")

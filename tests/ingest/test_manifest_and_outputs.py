@@ -35,7 +35,7 @@ def test_manifest_pairs_names_that_prefix_pairing_cannot(tmp_path):
                         "signals/night3.edf,scoring/Hypnogram_night3.txt,anna,lab1\n"
                         f"{tmp_path / 'signals' / 'night4.edf'},scoring/Hypnogram_night4.txt,,\n")
     out = tmp_path / "c.h5"
-    summary = ingest("edf", None, out, sfreq=64, progress=False, manifest=manifest, eeg=EEG)
+    summary = ingest("edf", None, out, sfreq=64, progress=False, manifest=manifest, eeg=EEG, epoch_s=30)
     assert summary.written == ["night3", "night4"]
     with h5py.File(out) as f:
         three, four = f["recordings/night3"], f["recordings/night4"]
@@ -50,7 +50,7 @@ def test_a_manifest_row_naming_a_missing_file_is_a_skip_with_its_line(tmp_path):
     (tmp_path / "night3.txt").write_text("W\nN2\n")
     (tmp_path / "night9.txt").write_text("W\nN2\n")
     (tmp_path / "pairs.csv").write_text("signal,hypnogram\nnight3.edf,night3.txt\nnight9.edf,night9.txt\n")
-    summary = ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv", eeg=EEG)
+    summary = ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv", eeg=EEG, epoch_s=30)
     assert summary.written == ["night3"]
     assert summary.skipped == [("night9", f"pairs.csv line 3: signal file {tmp_path / 'night9.edf'} not found")]
 
@@ -85,7 +85,7 @@ def test_edf_source_reads_ecg_only_nights(tmp_path):
     _night(tmp_path / "holter.edf")
     (tmp_path / "holter.csv").write_text("W\nN2\nN2\nREM\n")
     out = tmp_path / "c.h5"
-    ingest("edf", tmp_path, out, sfreq=64, progress=False, ecg="ECG ECGI")
+    ingest("edf", tmp_path, out, sfreq=64, progress=False, ecg="ECG ECGI", epoch_s=30)
     assert cohort_modalities(out) == ("ecg",)
     with h5py.File(out) as f:
         rec = f["recordings/holter"]

@@ -74,7 +74,7 @@ def test_e07_ingest_does_not_give_subject_02_the_stages_of_subject_01(tmp_path):
     _night(tmp_path / "subj02_night1 PSG.edf")
     (tmp_path / "subj01_night1.txt").write_text("W\nN2\nN2\nREM\n")
     _night(tmp_path / "subj01_night1 PSG.edf")
-    summary = ingest("edf", tmp_path, tmp_path / "c.h5", sfreq=64, progress=False, eeg=EEG)
+    summary = ingest("edf", tmp_path, tmp_path / "c.h5", sfreq=64, progress=False, eeg=EEG, epoch_s=30)
     assert summary.written == ["subj01_night1"]
     assert summary.skipped == [("subj02_night1", "subj02_night1 PSG.edf: no hypnogram file of the same night next "
                                                  "to it (expected e.g. subj02_night1-Hypnogram.edf or "
@@ -87,7 +87,7 @@ def test_an_ambiguous_night_is_skipped_naming_the_candidates(tmp_path):
     write_annotations(tmp_path / "night3-Hypnogram.edf", [(0, 30, "Sleep stage W"), (30, 30, "Sleep stage 2")])
     _night(tmp_path / "night4.edf")
     (tmp_path / "night4.txt").write_text("W\nN2\nN2\nREM\n")
-    summary = ingest("edf", tmp_path, tmp_path / "c.h5", sfreq=64, progress=False, eeg=EEG)
+    summary = ingest("edf", tmp_path, tmp_path / "c.h5", sfreq=64, progress=False, eeg=EEG, epoch_s=30)
     assert summary.written == ["night4"]
     assert summary.skipped == [("night3", "night3.edf: 2 scoring files fit night 'night3': night3-Hypnogram.edf, "
                                           "night3.txt; keep one, or list the pair in a --manifest")]
@@ -147,9 +147,9 @@ def test_unscored_nights_are_kept_only_when_asked_and_counted(tmp_path):
     _night(tmp_path / "night3.edf")
     (tmp_path / "night3.txt").write_text("W\nN2\nN2\nREM\n")
     _night(tmp_path / "night4.edf")  # nobody scored it
-    plain = ingest("edf", tmp_path, tmp_path / "a.h5", sfreq=64, progress=False, eeg=EEG)
+    plain = ingest("edf", tmp_path, tmp_path / "a.h5", sfreq=64, progress=False, eeg=EEG, epoch_s=30)
     assert plain.written == ["night3"] and plain.skipped[0][0] == "night4"
-    kept = ingest("edf", tmp_path, tmp_path / "b.h5", sfreq=64, progress=False, eeg=EEG, unscored=True)
+    kept = ingest("edf", tmp_path, tmp_path / "b.h5", sfreq=64, progress=False, eeg=EEG, epoch_s=30, unscored=True)
     assert kept.written == ["night3", "night4"] and kept.unscored == ["night4"]
     assert "wrote 2 recordings" in kept.format() and "1 scored, 1 unscored" in kept.format()
     with h5py.File(tmp_path / "b.h5") as handle:
@@ -168,7 +168,7 @@ def test_a_manifest_row_with_an_empty_hypnogram_cell_is_an_unscored_night_only_w
                                          r"--unscored keeps a night nobody scored\)"):
         ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv", eeg=EEG)
     summary = ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv",
-                     eeg=EEG, unscored=True)
+                     eeg=EEG, epoch_s=30, unscored=True)
     assert summary.unscored == ["night4"] and summary.written == ["night3", "night4"]
 
 
@@ -178,7 +178,7 @@ def test_a_missing_file_a_manifest_names_stays_a_skip_with_unscored(tmp_path):
     (tmp_path / "night3.txt").write_text("W\nN2\nN2\nREM\n")
     (tmp_path / "pairs.csv").write_text("signal,hypnogram\nnight3.edf,night3.txt\nnight4.edf,night4.txt\n")
     summary = ingest("edf", None, tmp_path / "c.h5", sfreq=64, progress=False, manifest=tmp_path / "pairs.csv",
-                     eeg=EEG, unscored=True)
+                     eeg=EEG, epoch_s=30, unscored=True)
     assert summary.unscored == [] and summary.skipped == [
         ("night4", f"pairs.csv line 3: hypnogram file {tmp_path / 'night4.txt'} not found")]
 

@@ -33,7 +33,8 @@ import teacher_signal  # noqa: E402
 
 ENTRY_POINTS = ["train_loop.py", "evaluate.py", "scripts/kd_study.py", "scripts/study_tables.py",
                 "scripts/compare_studies.py", "scripts/kd_seeds.py", "scripts/teacher_signal.py", "scripts/at_probe.py",
-                "scripts/relabel_cohort.py", "scripts/demo_reference.py", "-m sleep_kd.data.synthetic",
+                "scripts/relabel_cohort.py", "scripts/demo_reference.py", "scripts/label_budget.py",
+                "-m sleep_kd.predict", "-m sleep_kd.data.synthetic",
                 "-m sleep_kd.data.ingest", "-m sleep_kd.data.splits"]
 
 

@@ -270,7 +270,20 @@ def test_bad_csv_hypnogram_is_skipped_with_its_reason_or_stops_a_strict_run(case
     _edf_night(root / "ward", "bravo", rows)
     (tmp_path / "out").mkdir()
     check_skip_then_strict(["--source", "edf", "--root", root, "--sfreq", TARGET, "--eeg", "EEG C3-CLE - EEG A2-CLE",
-                            "--ecg", "ECG ECGI"], tmp_path / "out" / "cohort.h5", "bravo", reason, ["alpha"], capsys)
+                            "--ecg", "ECG ECGI", "--epoch-s", "30"], tmp_path / "out" / "cohort.h5", "bravo", reason,
+                           ["alpha"], capsys)
+
+
+def test_a_scoring_of_one_label_per_line_is_never_read_at_a_guessed_step(tmp_path, capsys):
+    """A 20-s R&K scoring read at 30 s would put every stage at the wrong time: without --epoch-s it is refused."""
+    root = tmp_path / "site"
+    _edf_night(root / "ward", "alpha", "onset,duration,stage\n0,30,W\n30,60,N2\n90,30,REM\n")
+    _edf_night(root / "ward", "bravo", "W\nN2\nN2\nREM\n")
+    (tmp_path / "out").mkdir()
+    check_skip_then_strict(["--source", "edf", "--root", root, "--sfreq", TARGET, "--eeg", "EEG C3-CLE - EEG A2-CLE"],
+                           tmp_path / "out" / "cohort.h5", "bravo",
+                           "bravo.csv: one stage per line, and the seconds between lines are not given: pass --epoch-s "
+                           "SECONDS (the step is never guessed)", ["alpha"], capsys)
 
 
 def test_lines_that_disagree_inside_a_scoring_epoch_are_skipped_naming_the_line(tmp_path, capsys):
@@ -291,8 +304,8 @@ def test_manifest_row_with_a_missing_hypnogram_is_skipped_naming_the_row(tmp_pat
     (root / "pairs.csv").write_text("signal,hypnogram\nalpha.edf,alpha.csv\nbravo.edf,scoring/bravo.csv\n")
     (tmp_path / "out").mkdir()
     check_skip_then_strict(["--source", "edf", "--manifest", root / "pairs.csv", "--sfreq", TARGET,
-                            "--eeg", "EEG C3-CLE - EEG A2-CLE"], tmp_path / "out" / "cohort.h5", "bravo",
-                           f"pairs.csv line 3: hypnogram file {root / 'scoring' / 'bravo.csv'} not found", ["alpha"],
+                            "--eeg", "EEG C3-CLE - EEG A2-CLE", "--epoch-s", "30"], tmp_path / "out" / "cohort.h5",
+                           "bravo", f"pairs.csv line 3: hypnogram file {root / 'scoring' / 'bravo.csv'} not found", ["alpha"],
                            capsys)
 
 
@@ -305,7 +318,7 @@ def test_edf_source_missing_ecg_channel_names_it(tmp_path, capsys):
     (root_b / "bravo.csv").write_text("W\nN2\nN2\nREM\n")
     (tmp_path / "out").mkdir()
     check_skip_then_strict(["--source", "edf", "--root", root, "--sfreq", TARGET, "--eeg", "EEG C3-CLE - EEG A2-CLE",
-                            "--ecg", "ECG ECGI"], tmp_path / "out" / "cohort.h5", "bravo",
+                            "--ecg", "ECG ECGI", "--epoch-s", "30"], tmp_path / "out" / "cohort.h5", "bravo",
                            "bravo.edf: no channel 'ECG ECGI' (channels: EEG C3-CLE, EEG A2-CLE, EDF Annotations)",
                            ["alpha"], capsys)
 

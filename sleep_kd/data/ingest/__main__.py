@@ -40,9 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--ecg", help="edf, nsrr: ECG channel or derivation; --ecg without --eeg stores ECG-only nights")
     group.add_argument("--invert-ecg", action="store_true", help="edf, nsrr: multiply the ECG by -1")
     group.add_argument("--modalities", nargs="+", choices=("eeg", "ecg"), help="nsrr: signals to store (default both)")
-    group.add_argument("--epoch-s", type=float, help="edf: line step of one-label-per-line text hypnograms (s, default 30)")
+    group.add_argument("--epoch-s", type=float, help="edf: line step of one-label-per-line text hypnograms (s; such files are refused "
+                                                            "without it, the step is never guessed)")
     group.add_argument("--scoring-epoch-s", type=float,
-                       help="edf: the scoring epoch (s, default --epoch-s; never inferred from annotation durations); "
+                       help="edf: the scoring epoch (s, default --epoch-s, else 30; never inferred from annotation durations); "
                             "finer text hypnogram lines are merged into it (e.g. --epoch-s 5 --scoring-epoch-s 30), "
                             "EDF+ stage annotations must each last a whole number of it")
     builtin = "; ".join(f"{name}: {codes}" for name, codes in STAGE_CODE_MAPS.items())

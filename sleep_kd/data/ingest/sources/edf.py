@@ -20,6 +20,8 @@ from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source, u
 from sleep_kd.data.stages import Stage, stage_code_map
 from sleep_kd.errors import InputError
 
+AASM_EPOCH_S = 30.0  # the scoring epoch of EDF+ annotations when none is given (s)
+
 
 def check_seconds(value, flag: str) -> float:
     """``value`` as a positive, finite number of seconds, or InputError naming ``flag``."""
@@ -55,12 +57,14 @@ class EdfSource:
         ECG channel name or derivation; without it nights are stored without ECG.
     invert_ecg : bool
         Multiply the ECG by -1 (leads recorded upside down).
-    epoch_s : float
-        Line step of one-label-per-line text hypnograms (seconds).
+    epoch_s : float, optional
+        Line step of one-label-per-line text hypnograms (seconds). Such a file says nothing of its
+        step, so without it one is refused, never read at a guessed 30 s.
     scoring_epoch_s : float, optional
         Scoring epoch: text hypnogram lines finer than it are merged into it; EDF+ stage
-        annotations must each last a whole number of it (default: ``epoch_s``; never inferred from
-        the annotations' durations).
+        annotations must each last a whole number of it (default: ``epoch_s``, else the AASM
+        30 s, which an annotation of another length fails; never inferred from the annotations'
+        durations).
     stage_codes : str, optional
         Numeric stage code map (:func:`sleep_kd.data.stages.stage_code_map`): a built-in name or
         ``"5=W,4=R,..."``; numeric hypnograms are refused without it.
@@ -69,13 +73,13 @@ class EdfSource:
     """
 
     def __init__(self, *, eeg: str | None = None, ecg: str | None = None, invert_ecg: bool = False,
-                 epoch_s: float = 30.0, scoring_epoch_s: float | None = None, stage_codes: str | None = None,
+                 epoch_s: float | None = None, scoring_epoch_s: float | None = None, stage_codes: str | None = None,
                  subject_regex: str = DEFAULT_SUBJECT_REGEX) -> None:
         if not eeg and not ecg:
             raise InputError("source 'edf' needs a channel: --eeg NAME (or 'A - B'), --ecg NAME, or both")
         self.eeg, self.ecg, self.invert_ecg = eeg or None, ecg or None, bool(invert_ecg)
         self.modalities = tuple(m for m, name in (("eeg", self.eeg), ("ecg", self.ecg)) if name)
-        self.epoch_s = check_seconds(epoch_s, "--epoch-s")
+        self.epoch_s = None if epoch_s is None else check_seconds(epoch_s, "--epoch-s")
         self.scoring_epoch_s = None if scoring_epoch_s is None else check_seconds(scoring_epoch_s, "--scoring-epoch-s")
         self.stage_codes = stage_codes
         self.codes = None if stage_codes is None else stage_code_map(stage_codes)
@@ -84,6 +88,12 @@ class EdfSource:
         except re.error as error:
             raise InputError(f"--subject-regex {subject_regex!r} is not a valid regex ({error})") from None
         self.subject_regex = subject_regex
+
+    @property
+    def scoring_epoch(self) -> float:
+        """The scoring epoch of annotation hypnograms and unscored nights (s): ``--scoring-epoch-s``,
+        else ``--epoch-s``, else 30."""
+        return self.scoring_epoch_s or self.epoch_s or AASM_EPOCH_S
 
     def subject_of(self, rid: str) -> str:
         """The subject id in a recording id (``--subject-regex``; no match: the id itself)."""
@@ -115,7 +125,7 @@ class EdfSource:
                              "other names: --manifest)")
         header = edf_reader.read_header(ref.signal_file)
         epochs = self._read_epochs(ref.hypnogram_file, header) if ref.scored else \
-            unscored_epochs(header.duration_s, self.scoring_epoch_s or self.epoch_s)
+            unscored_epochs(header.duration_s, self.scoring_epoch)
         specs = [spec for spec in (self.eeg, self.ecg) if spec]
         signals = dict(zip(specs, edf_reader.read_signals(header, specs)))
         eeg, eeg_sfreq = signals.get(self.eeg, (None, None))
@@ -138,10 +148,10 @@ class EdfSource:
 
     def _read_epochs(self, path: Path, header: edf_reader.EdfHeader):
         if path.suffix.lower() in TEXT_SUFFIXES:
-            return read_text_stages(path, line_s=self.epoch_s, scoring_epoch_s=self.scoring_epoch_s,
+            return read_text_stages(path, line_s=self.epoch_s, scoring_epoch_s=self.scoring_epoch,
                                     codes=self.codes)
         # A declared scoring epoch is checked against the annotations (each a whole number of it).
-        epochs = read_annotation_stages(path, epoch_s=self.scoring_epoch_s or self.epoch_s, codes=self.codes)
+        epochs = read_annotation_stages(path, epoch_s=self.scoring_epoch, codes=self.codes)
         hyp_start = edf_reader.read_header(path).start
         if hyp_start is not None and header.start is not None:
             epochs = epochs.shifted((hyp_start - header.start).total_seconds())
