@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,15 +18,13 @@ from typing import Callable, Mapping
 
 import torch
 
+from sleep_kd.allocator import keep_freed_memory
+from sleep_kd.studies.common import machine as machine_without_malloc
+
 BENCH_DIR = Path(__file__).resolve().parent
 # Smoke tests point this elsewhere so tiny runs do not pollute the real results.
 RESULTS = Path(os.environ.get("SLEEP_KD_BENCH_RESULTS", BENCH_DIR / "results.jsonl"))
 ROOT = BENCH_DIR.parent
-if str(ROOT) not in sys.path:  # `python bench/x.py` from the checkout works without PYTHONPATH
-    sys.path.insert(0, str(ROOT))
-
-from sleep_kd.allocator import keep_freed_memory  # noqa: E402
-from sleep_kd.hardware import cpu_model, cpu_speed_flags, native_bf16  # noqa: E402
 
 # The benchmarks run in the process setup of train_loop.py and evaluate.py (SLEEP_KD_MALLOC=system
 # measures glibc's defaults instead).
@@ -36,9 +33,7 @@ MALLOC_KEPT = keep_freed_memory()
 
 def machine() -> dict:
     """CPU model and the flags that decide its speed, cores, torch, threads: every result line's context."""
-    return {"cpu": cpu_model(), "cpu_flags": " ".join(cpu_speed_flags()), "native_bf16": native_bf16(cuda=False),
-            "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "malloc": "kept" if MALLOC_KEPT else "system"}
+    return {**machine_without_malloc(), "malloc": "kept" if MALLOC_KEPT else "system"}
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -100,7 +95,7 @@ class BareStep:
     """Forward, cross-entropy, backward and Adam of one network on a batch already in memory.
 
     The reference the real loop is measured against: no loading, no logging, no checks. ``fast``
-    (the default, as the trainer) runs the networks in ``sleep_kd.fast_training``'s forms. With a
+    (the default, as the trainer) runs the networks in ``sleep_kd.fast``'s training forms. With a
     ``teacher`` (and ``taps``), the frozen teacher's forward runs too, as in the KD strategies.
     A context model (``context_small``) gets ``batch_size // T`` sequences of T epochs, as the
     trainer batches them (about ``batch_size`` windows a step either way). ``precision``: ``no``
@@ -111,7 +106,7 @@ class BareStep:
     def __init__(self, model_name: str = "utime_small", *, batch_size: int, precision: str = "no",
                  n_classes: int = 4, teacher: bool = False, taps: bool = False, seed: int = 0,
                  fast: bool = True, compiled: bool = False, device: str = "cpu") -> None:
-        from sleep_kd.fast_training import for_training
+        from sleep_kd.fast import for_training
         from sleep_kd.models import context_epochs_of, create_model
 
         torch.manual_seed(seed)

@@ -1,6 +1,6 @@
 """Compute efficiency: the bare training step's FLOP/s over a large fp32 matmul's FLOP/s.
 
-``python bench/compute.py [--quick] [--compile] [--plain] [--only utime_small/b64/fp32/t2,...]``
+``python -m bench.compute [--quick] [--compile] [--plain] [--only utime_small/b64/fp32/t2,...]``
 
 For each setting (model, batch, precision, threads) the bare step (forward, cross-entropy,
 backward, Adam on a batch in memory) is timed round-robin with the others and with a 1024^3
@@ -12,16 +12,12 @@ backward). Windows/s are given for context (absolute, noisy).
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
+from bench.common import BareStep, count_flops, interleaved, matmul_flops_per_s, median, record, timed
 
-from common import BareStep, count_flops, interleaved, matmul_flops_per_s, median, record, timed  # noqa: E402
-
-from sleep_kd.hardware import native_bf16  # noqa: E402
+from sleep_kd.hardware import native_bf16
 
 # (model, batch, precision, threads); seed at a small batch: one step takes seconds.
 FULL = [("utime_small", b, p, t) for b in (32, 64, 128) for p in ("no", "bf16") for t in (2,)] + [
@@ -55,7 +51,7 @@ def build(settings, *, compile_too: bool, plain_too: bool = False):
     """Steps and their FLOPs per call, keyed by setting name.
 
     The FLOPs are always the plain eager network's (the work the model is, as FlopCounterMode
-    counts it), so a faster equivalent form (``sleep_kd.fast_training``, the trainer's default)
+    counts it), so a faster equivalent form (``sleep_kd.fast``, the trainer's default)
     shows as a higher efficiency, not as less work. ``plain_too`` adds the plain network's step
     (``/plain``) beside each setting.
     """

@@ -1,6 +1,6 @@
 """Speed of the synthetic generator per hour of signal, against an earlier copy of it.
 
-    python bench/generator.py [--hours 1] [--rounds 3] [--baseline DIR]
+    python -m bench.generator [--hours 1] [--rounds 3] [--baseline DIR]
 
 Times ``simulate_night`` (one SS1 night at 256 Hz, the cohort's EDF rate) of this checkout and,
 with ``--baseline DIR`` (a folder holding an earlier ``synthetic`` package copied as
@@ -19,11 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.reference import cpu
 
-from bench.reference import cpu  # noqa: E402
+BASELINE = "synth_old"  # the earlier package's name inside --baseline DIR
 
 
 def _timer(package, hours: float):
@@ -36,6 +34,19 @@ def _timer(package, hours: float):
     return run
 
 
+def import_baseline(folder: Path) -> None:
+    """Import ``folder/synth_old`` as the package ``synth_old`` (its modules then import as ``synth_old.x``)."""
+    import importlib.util
+
+    init = folder / BASELINE / "__init__.py"
+    if not init.is_file():
+        raise SystemExit(f"--baseline {folder}: no {BASELINE}/__init__.py there")
+    spec = importlib.util.spec_from_file_location(BASELINE, init, submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[BASELINE] = module
+    spec.loader.exec_module(module)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hours", type=float, default=1.0)
@@ -44,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sides = {"new": _timer("sleep_kd.data.synthetic", args.hours)}
     if args.baseline:
-        sys.path.insert(0, str(Path(args.baseline).resolve()))
-        sides["old"] = _timer("synth_old", args.hours)
+        import_baseline(Path(args.baseline).resolve())
+        sides["old"] = _timer(BASELINE, args.hours)
     for run in sides.values():  # warm-up: imports, FFT plans
         run()
     seconds = {name: [] for name in sides}

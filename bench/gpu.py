@@ -1,6 +1,6 @@
 """The GPU check: is the trainer correct on CUDA, and how fast is the paper's network there? One run.
 
-``python bench/gpu.py --out DIR [--budget-s 480] [--no-tests] [--no-speed]``
+``python -m bench.gpu --out DIR [--budget-s 480] [--no-tests] [--no-speed]``
 
 Without a CUDA device it says so, prints the machine, runs pytest on the cuda-marked tests (they
 are collected and skip) and writes its report; exit 0. On a CUDA GPU, in about 8 minutes:
@@ -25,7 +25,7 @@ safetensors, tqdm, matplotlib, tensorboard, pytest. Not MNE, not edfio: the coho
 straight into the cohort file (``bench/gpu_cohort.py``), and nothing it imports reads or writes EDF.
 The lent GPU machines' image has all of that; from a session with one, run::
 
-    run(command="PYTHONUNBUFFERED=1 python3 bench/gpu.py --out $OUT", timeout_s=600)
+    run(command="PYTHONUNBUFFERED=1 python3 -m bench.gpu --out $OUT", timeout_s=600)
 
 To take MNE and edfio there anyway (the whole test suite, ingesting EDF files), fetch their pure
 Python wheels here, at the pins of requirements.txt, and carry them::
@@ -52,12 +52,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from common import ROOT, machine  # noqa: E402
-from gpu_report import format_table  # noqa: E402
+from bench.common import ROOT, machine
+from bench.gpu_report import format_table
 
 REPORT, TABLE, PYTEST_LOG, FIGURES = "gpu_check.json", "gpu_check.txt", "cuda_tests.txt", "cuda_figures.jsonl"
 PACKAGES = ("accelerate", "h5py", "numpy", "scipy", "sklearn", "yaml", "safetensors", "tqdm", "matplotlib",
@@ -153,7 +151,7 @@ def pytest_outcomes(text: str) -> dict:
 
 def build_cohorts(work: Path) -> dict[str, Path]:
     """The tests' cohort (10 nights x 0.5 h at 100 Hz) and the loader's (8 nights x 1 h at 200 Hz, the paper's rate)."""
-    from gpu_cohort import write_cohort
+    from bench.gpu_cohort import write_cohort
 
     return {"tests": write_cohort(work / "gpu.h5", n_subjects=10, hours=0.5, sfreq=100.0),
             "loader": write_cohort(work / "gpu200.h5", n_subjects=8, hours=1.0, sfreq=200.0)}
@@ -175,8 +173,8 @@ def save(report: dict, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from gpu_figures import speed_figures
-    from gpu_speed import Deadline, guarded
+    from bench.gpu_figures import speed_figures
+    from bench.gpu_speed import Deadline, guarded
 
     deadline, out = Deadline(args.budget_s), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

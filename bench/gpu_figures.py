@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from gpu_speed import (Deadline, SpeedPlan, guarded, largest_batch, loader_rate, matmul_rate, night_scoring,
+from bench.gpu_speed import (Deadline, SpeedPlan, guarded, largest_batch, loader_rate, matmul_rate, night_scoring,
                        set_cuda_defaults, step_flops_per_window, time_step)
 
 

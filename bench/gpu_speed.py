@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from common import BareStep, count_flops, median
+from bench.common import BareStep, count_flops, median
 
 PRECISIONS = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # shown name -> train.mixed_precision
 MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}

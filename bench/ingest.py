@@ -1,6 +1,6 @@
 """Ingest speed: hours of PSG per second of ``sleep_kd.data.ingest`` over MNE's bare EDF read.
 
-``python bench/ingest.py [--quick]``
+``python -m bench.ingest [--quick]``
 
 On a synthetic MASS-like cohort (256 Hz EDF), rounds alternate: ingest to HDF5 at 100 Hz with one
 worker, and ``mne.io.read_raw_edf(..., preload=True)`` of the same PSG files. The figure is
@@ -21,12 +21,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import interleaved, median, paired_ratio, record, temp_dir  # noqa: E402
+from bench.common import interleaved, median, paired_ratio, record, temp_dir
 
 
 def mne_read(edf_files: list[Path]) -> None:

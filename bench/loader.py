@@ -1,6 +1,6 @@
 """Loader headroom and memory: DataLoader windows/s over training windows/s; peak RSS, 100 vs 10 nights.
 
-``python bench/loader.py [--quick] [--workers 0]``
+``python -m bench.loader [--quick] [--workers 0]``
 
 Headroom: a pass of the training DataLoader (as the loop builds it: lazy HDF5 windows, minmax,
 collation; ``--workers`` processes) timed round-robin with bare utime_small training steps of the
@@ -17,11 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from common import ROOT, BareStep, interleaved, make_cohort, median, record, temp_dir  # noqa: E402
+from bench.common import ROOT, BareStep, interleaved, make_cohort, median, record, temp_dir
 
 # Run in a fresh interpreter: the peak RSS of reading every window of a cohort, in KiB.
 _PEAK_RSS = """

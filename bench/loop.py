@@ -1,9 +1,9 @@
 """Loop efficiency: the real training loop's windows/s over a bare loop of the same step.
 
-``python bench/loop.py [--quick] [--strategies ecg_base,kd_temp] [--precision bf16] [--workers 0] [--context 20] [--compile]``
+``python -m bench.loop [--quick] [--strategies ecg_base,kd_temp] [--precision bf16] [--workers 0] [--context 20] [--compile]``
 
-The real side is ``train_loop.main([...])`` on a synthetic cohort (HDF5 reads, normalisation,
-Accelerate, the finiteness check, logging): its rate is TensorBoard's ``train/epochs_per_s``
+The real side is the trainer (:func:`sleep_kd.cli.train.train`, as ``train_loop.py`` runs it) on a
+synthetic cohort (HDF5 reads, normalisation, Accelerate, the finiteness check, logging): its rate is TensorBoard's ``train/epochs_per_s``
 (windows/s between log points), the first reading dropped as warm-up. The bare side is the
 same strategy step (same networks, loss terms, batch, precision; the teacher forward included)
 with Adam on a batch already in memory. Rounds alternate real, bare; the figure is the median
@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import argparse
 import glob
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
+from bench.common import interleaved, make_cohort, median, paired_ratio, record, temp_dir, timed
 
-from common import interleaved, make_cohort, median, paired_ratio, record, temp_dir, timed  # noqa: E402
-
-from sleep_kd.hardware import resolve_mixed_precision  # noqa: E402
+from sleep_kd.hardware import resolve_mixed_precision
 
 STRATEGIES = ("ecg_base", "feat_train", "kd_temp", "feat_wce", "feat_temp", "eeg_base")
 
@@ -47,25 +44,22 @@ def tb_rates(run_dir: Path) -> list[float]:
 def real_run(strategy: str, *, data: Path, work: Path, teacher: Path | None, batch: int, precision: str,
              steps: int, log_every: int, workers: int, init: Path | None = None, context: int = 0,
              compiled: bool = False) -> float:
-    """Windows/s of ``train_loop.py`` (median of its logged rates after the first)."""
-    import train_loop
+    """Windows/s of the trainer (:func:`sleep_kd.cli.train.train`; median of its logged rates after the first)."""
+    from sleep_kd.cli.train import TrainOptions, train
 
     out = work / f"run_{strategy}"
-    argv = ["--strategy", strategy, "--data", str(data), "--out", str(out), "--runs", str(work / "runs"),
-            "--cpu", "--batch-size", str(batch), "--mixed-precision", precision, "--max-steps", str(steps),
-            "--epochs", "1000", "--set", f"train.log_every={log_every}", "--set", f"data.num_workers={workers}"]
+    options = TrainOptions.of(f"train.log_every={log_every}", f"data.num_workers={workers}", data=data, out=out,
+                              runs=work / "runs", cpu=True, batch_size=batch, mixed_precision=precision,
+                              max_steps=steps, epochs=1000, teacher=teacher,
+                              init=init)  # feat_wce and feat_temp start from an ECG feat_train run
     if context:
-        argv += ["--model", "context_small", "--set", f"model.context_epochs={context}"]
-    if teacher is not None:
-        argv += ["--teacher", str(teacher)]
-    if init is not None:  # feat_wce and feat_temp start from an ECG feat_train run
-        argv += ["--init", str(init)]
+        options += TrainOptions.of(f"model.context_epochs={context}", model="context_small")
     if compiled:  # a fresh dynamo state: many runs in one process would pass its recompile limit
         torch._dynamo.reset()
-        argv += ["--set", "train.compile=true"]
-    code = train_loop.main(argv)
+        options += TrainOptions.of("train.compile=true")
+    code = train(strategy, options)
     if code:
-        raise RuntimeError(f"train_loop.py {' '.join(argv)} exited with {code}")
+        raise RuntimeError(f"training {strategy} with {' '.join(options.argv())} exited with {code}")
     rates = tb_rates(out)
     return median(rates[1:] if len(rates) > 1 else rates)
 
@@ -75,7 +69,7 @@ class BareStrategyStep:
 
     def __init__(self, strategy: str, *, batch: int, precision: str, check_finite: bool = False,
                  context: int = 0, compiled: bool = False) -> None:
-        from sleep_kd.fast_training import for_training
+        from sleep_kd.fast import for_training
         from sleep_kd.models import create_model
         from sleep_kd.strategies import build_step, get_strategy
 

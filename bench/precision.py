@@ -1,7 +1,7 @@
 """Where a bf16 training step parts from an fp32 one: activations, ReLU gates, gradients, loss terms.
 
-    python bench/precision.py                  # the default cohort's windows, utime_small at initialisation
-    python bench/precision.py --checkpoint runs/.../ecg_base/best --batch 64
+    python -m bench.precision                  # the default cohort's windows, utime_small at initialisation
+    python -m bench.precision --checkpoint runs/.../ecg_base/best --batch 64
 
 One training-mode step of the plain network on one batch of real cohort windows (ECG and EEG), in
 fp32 and under bf16 autocast, each compared with the same step in float64:
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import machine  # noqa: F401  (puts the checkout on sys.path)
+from bench.common import machine
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data.default_cohort import ensure_default_cohort
 from sleep_kd.engine.restore import model_from_checkpoint

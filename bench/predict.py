@@ -1,6 +1,6 @@
 """Staging a new night: seconds per 8-h night for the EDF read, the preprocessing and the model.
 
-``python bench/predict.py [--quick] [--ckpt CKPT] [--model utime_small] [--precision no|bf16]``
+``python -m bench.predict [--quick] [--ckpt CKPT] [--model utime_small] [--precision no|bf16]``
 
 One synthetic 8-h MASS-like night (256 Hz EDF, written by ``sleep_kd.data.synthetic``) is staged
 the way ``python -m sleep_kd.predict`` does it, each part timed on its own: ``read_night`` (MNE's
@@ -15,14 +15,11 @@ weights). Prints the CPU model and its vector flags beside the figures.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.common import interleaved, machine, median, record, temp_dir
 
-from common import interleaved, machine, median, record, temp_dir  # noqa: E402
-
-from sleep_kd.hardware import SPEED_FLAGS, cpu_speed_flags  # noqa: E402
+from sleep_kd.hardware import SPEED_FLAGS, cpu_speed_flags
 
 def untrained_checkpoint(folder: Path, model_name: str) -> Path:
     """A checkpoint folder of an untrained ``model_name`` (4 classes, ECG, min-max windows)."""

@@ -1,6 +1,6 @@
-"""The reference pipeline of issue 13 on a cohort file, and its calibration table.
+"""The reference pipeline (heart-rate features + logistic regression) on a cohort file, and its calibration table.
 
-    python bench/reference.py [COHORT.h5] [--truth DIR] [--folds 5]
+    python -m bench.reference [COHORT.h5] [--truth DIR] [--folds 5]
 
 Without a file it builds (once) and uses the embedded default cohort. Prints the table (kappa of
 heart-rate features and of EEG band powers, epoch alone and with +-5 epochs, on the scored and
@@ -18,12 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/reference.py` from the checkout works without PYTHONPATH
-    sys.path.insert(0, str(ROOT))
+from sleep_kd.baselines import calibration_table, run_reference
+from sleep_kd.errors import cli_entry
 
-from sleep_kd.baselines import calibration_table, run_reference  # noqa: E402
-from sleep_kd.errors import cli_entry  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def cpu() -> str:

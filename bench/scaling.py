@@ -1,6 +1,6 @@
 """Scaling: training cost per window at 1x, 2x, 4x cohort size; one process vs two gloo processes.
 
-``python bench/scaling.py [--quick]``
+``python -m bench.scaling [--quick]``
 
 Cohort size: ``train_loop.py --strategy ecg_base --epochs 1`` on cohorts of n, 2n and 4n
 subjects; the figures are seconds per training window at 2x and 4x over 1x (linear = 1.0), from
@@ -19,10 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import ROOT, make_cohort, median, record, temp_dir  # noqa: E402
-from loop import tb_rates  # noqa: E402
+from bench.common import ROOT, make_cohort, median, record, temp_dir
+from bench.loop import tb_rates
 
 
 def run_train(data: Path, out: Path, *, procs: int, threads: int, batch: int, extra: list[str]) -> tuple[float, float]:

@@ -1,8 +1,8 @@
 """Scoring a night: seconds to stage 960 windows (8 h) over the forward FLOPs at the matmul rate.
 
-``python bench/score.py [--quick] [--model utime_small]``
+``python -m bench.score [--quick] [--model utime_small]``
 
-The model path of ``evaluate.py`` (``sleep_kd.deploy.for_scoring`` of the network,
+The model path of ``evaluate.py`` (``sleep_kd.fast.for_scoring`` of the network,
 ``torch.no_grad``, its default batch, fp32 and bf16 autocast) runs over an 8-hour night already
 in memory, round-robin with a 1024^3 fp32 matmul. The figure is the night's seconds over its
 forward FLOPs divided by the matmul FLOP/s of the same round (1.0 = at the limit; goal <= 1.5).
@@ -13,14 +13,10 @@ costs without the scoring copy) gives the speed-up of the copy.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from common import count_flops, interleaved, matmul_flops_per_s, median, paired_ratio, record  # noqa: E402
+from bench.common import count_flops, interleaved, matmul_flops_per_s, median, paired_ratio, record
 
 
 def stage_night(model: torch.nn.Module, night: torch.Tensor, *, batch: int, bf16: bool = False) -> torch.Tensor:
@@ -38,7 +34,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--model", default="utime_small")
     parser.add_argument("--batch-size", type=int, default=None, help="default: evaluate.py's")
     args = parser.parse_args(argv)
-    from sleep_kd.deploy import for_scoring
+    from sleep_kd.fast import for_scoring
     from sleep_kd.evaluation.precision import DEFAULT_BATCH
     from sleep_kd.models import create_model
 

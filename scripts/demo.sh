@@ -4,7 +4,7 @@
 # the seed's U-Time per 30-s epoch, a dilated convolution over 20 epochs = 10 minutes; the teacher
 # has the same context), evaluate, print the table with the reference pipeline first.
 #
-# Recipe (bench/README.md, "Night context"): first a one-window EEG and a one-window ECG baseline;
+# Recipe (docs/context.md, "The recipe"): first a one-window EEG and a one-window ECG baseline;
 # every context model then starts its per-epoch encoder from one of them (paths.encoder_init):
 # from scratch, an ECG context model sits at the class prior for its first ~30,000 windows, more
 # than the demo trains. Subject-wise fold 0 of 5 (test 5 subjects, validation 5, training 14).
@@ -12,7 +12,7 @@
 # the EEG runs 2 x 5,000 (EEG is learnt in the first epoch), the one-window ECG base 4 x 6,000
 # (it leaves the class prior only after ~15,000 windows: with 3 x 5,000 it stayed there on some
 # CPUs and every context student started from nothing), every context student 3 x 5,000. Its
-# time: README.md, "The demo".
+# time: docs/demo.md.
 #   MODEL=utime_small bash scripts/demo.sh   trains the one-window chain instead (3 x 5,000 each).
 #   EPOCHS=4 WINDOWS=6000 bash scripts/demo.sh   sets the students' budget (defaults 3 and 5000).
 # Precision: auto (the default) trains in fp32 on every machine: bf16 autocast spoils the ECG
@@ -51,7 +51,7 @@ else
   done
   rows=("$runs/ecg_base/best" "$one/ecg_base/best")  # the students are measured against the first: context
 fi
-"$py" scripts/demo_reference.py | tee "$runs/reference.txt"
+"$py" -m sleep_kd.cli reference | tee "$runs/reference.txt"
 "$py" evaluate.py "$runs/eeg_base/best" --compare "${rows[@]}" "$runs/kd_temp/best" \
   "$runs/feat_wce/best" "$runs/feat_temp/best" --json "$runs/comparison.json" | tee "$runs/comparison.txt" \
   | sed -n '/^model /,$p'

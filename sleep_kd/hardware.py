@@ -1,11 +1,12 @@
 """What this machine runs natively: the one place that decides "native bf16", and the CPU's name.
 
-Training (``train.mixed_precision``), scoring (``evaluate.py --precision auto``) and the
-benchmarks all ask :func:`native_bf16`; ``auto`` training stays in fp32 even where it says yes
-(:data:`AUTO_TRAINS_IN_BF16`). bf16 autocast only pays off in speed where the hardware has bf16
+Training (``train.mixed_precision``, settled once when the run's config is resolved:
+``sleep_kd.engine.config.settle_precision`` calls :func:`resolve_mixed_precision`), scoring
+(``evaluate.py --precision auto``) and the benchmarks all ask :func:`native_bf16`; ``auto``
+training stays in fp32 even where it says yes (:data:`AUTO_TRAINS_IN_BF16`). bf16 autocast only pays off in speed where the hardware has bf16
 arithmetic: CUDA GPUs of compute capability 8.0 and later, and CPUs with AVX512-BF16 or AMX,
 where oneDNN runs bf16 kernels. Elsewhere oneDNN emulates bf16 and a training step is slower
-than in fp32 (see ``bench/README.md``): 0.07-0.2x on AVX2-only CPUs, 0.76x on an AVX-512 Xeon
+than in fp32 (see ``docs/gpus.md``): 0.07-0.2x on AVX2-only CPUs, 0.76x on an AVX-512 Xeon
 without AVX512-BF16, so ``auto`` picks fp32 there. oneDNN's own check
 (``torch.ops.mkldnn._is_mkldnn_bf16_supported``) is not enough: it says yes on any AVX-512 CPU
 (AVX512BW/VL/DQ), where it can emulate bf16, so the CPU's flags must name bf16 arithmetic too.
@@ -20,12 +21,19 @@ import os
 import platform
 from pathlib import Path
 
+from sleep_kd.choices import MIXED_PRECISIONS
 from sleep_kd.errors import InputError
 
-MIXED_PRECISIONS = ("auto", "no", "fp16", "bf16")
 # CPU flags that decide which precision is fast, printed beside every benchmark figure.
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
 FORCE_ENV = "SLEEP_KD_NATIVE_BF16"
+
+
+def trains_on_cuda(*, cpu: bool) -> bool:
+    """Whether a run trains on a CUDA GPU: one is present and ``train.cpu`` (``cpu``) does not forbid it."""
+    import torch  # here, so the CLIs' --help stays fast
+
+    return not cpu and torch.cuda.is_available()
 
 
 def native_bf16(*, cuda: bool) -> bool:

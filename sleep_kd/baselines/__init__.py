@@ -1,4 +1,5 @@
-"""Baselines every learned model is measured against (issue 13's reference pipeline)."""
+"""Baselines every learned model is measured against: the reference pipeline (heart-rate features and a
+logistic regression) and its calibration probe of simulated nights."""
 
 from __future__ import annotations
 

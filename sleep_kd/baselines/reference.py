@@ -1,4 +1,4 @@
-"""The reference pipeline (issue 13): 20 lines of features and a logistic regression.
+"""The reference pipeline: 20 lines of features and a logistic regression.
 
 For every night of a cohort HDF5 file: R peaks from the stored ECG; per epoch (30 s centred)
 the mean and SD of heart rate, RMSSD, median and range of RR (:mod:`.features`); each feature
@@ -166,7 +166,8 @@ def run_reference(path: str | Path, *, truth_dir: str | Path | None = None, n_fo
 
 
 def calibration_table(result: dict) -> str:
-    """The calibration table of issue 13 as Markdown, from :func:`run_reference`'s dict."""
+    """The calibration table (the reference pipeline's kappas per signal and label) as Markdown, from
+    :func:`run_reference`'s dict."""
     k = result["kappa"]
     fmt = lambda key: f"{k[key]:.3f}" if key in k else "-"  # noqa: E731
     per_stage = lambda d, spec: " / ".join(format(d[c], spec) for c in CLASSES)  # noqa: E731

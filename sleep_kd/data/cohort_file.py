@@ -33,7 +33,7 @@ MODALITIES = ("eeg", "ecg")
 # Signals are stored contiguous (not chunked, not compressed): a window read is one slice of
 # the file. Against 10 s chunks, writes are 3x faster and window reads 1.8x faster; LZF+shuffle
 # compression shrank float32 PSG by only 7-10% and cost a quarter of ingest time
-# (bench/ingest.py, bench/README.md).
+# (bench/ingest.py, docs/speed.md).
 # Per-dataset chunk cache of files written chunked by earlier versions.
 CACHE_BYTES = 1 << 18
 

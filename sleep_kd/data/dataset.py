@@ -15,12 +15,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sleep_kd.choices import NORMALIZATIONS  # the config's words, listed once
 from sleep_kd.data import cohort_file
 from sleep_kd.data.resampling import rate_ratio, resampler
 from sleep_kd.data.stages import IGNORED, UNSCORED_NIGHT, class_names, to_classes
 from sleep_kd.errors import InputError
-
-NORMALIZATIONS = ("minmax", "zscore", "none")
 
 
 def normalize(window: np.ndarray, method: str) -> np.ndarray:
@@ -192,7 +191,7 @@ class CohortWindows(Dataset):
 
         PyTorch's DataLoader calls this with a whole batch of indices: one (B, n_times) array per
         modality, normalised at once, and the labels taken by one index, cost about a quarter of
-        64 separate calls (bench/README.md). The items are views into those arrays, and
+        64 separate calls (docs/speed.md). The items are views into those arrays, and
         ``default_collate`` stacks them as before.
         """
         index = np.asarray(indices, dtype=np.int64)

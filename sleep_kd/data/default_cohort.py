@@ -17,13 +17,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-# Version 2 (issue 13): full nights and a heart calibrated against real beat annotations.
+# Version 2: full nights and a heart calibrated against real beat annotations.
 GENERATOR_VERSION = 2
 
 # 24 full nights (8 h from lights-off, about 23,000 scored epochs, 192 h of signal): enough
 # subjects for subject-wise folds and realistic stage shares, small enough for the six-strategy
 # demo to train in <= 10 min on 2 CPU cores when training samples a subset of windows per epoch
-# (README, "The embedded default"). 100 Hz is the rate the models read.
+# (docs/data.md, "The embedded default cohort"). 100 Hz is the rate the models read.
 RECIPE = {"subjects": 24, "hours": 8.0, "seed": 2026, "edf_sfreq": 256.0, "sfreq": 100.0}
 
 

@@ -7,7 +7,7 @@ Writing ``m = q*up + r`` and ``i = q*down + j`` makes the filter index ``c + r*d
 independent of ``q``: every block of ``up`` outputs is the same (J, up) matrix applied to the
 ``J`` inputs starting at ``q*down``. So the whole signal is a strided (Q, J) view of the input
 times that matrix, which BLAS runs several times faster than ``upfirdn``'s per-sample loop
-(bench/README.md). The filter is ``resample_poly``'s default (Kaiser, beta 5, 10 zero crossings
+(docs/speed.md). The filter is ``resample_poly``'s default (Kaiser, beta 5, 10 zero crossings
 each side of the cutoff ``1 / max(up, down)``), so the output equals ``resample_poly``'s to
 float32 rounding (tests/ingest/test_resampling.py).
 """

@@ -23,12 +23,12 @@ import random
 import sys
 from pathlib import Path
 
+from sleep_kd.choices import SEED_ALIASES as METHOD_ALIASES  # the old name of "original"
+from sleep_kd.choices import SPLIT_METHODS as METHODS  # the config's words, listed once
 from sleep_kd.data import cohort_file as store
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
 
 SUBSET_ORDER = ("SS1", "SS3", "SS2", "SS4", "SS5")
-METHODS = ("original", "pooled", "kfold")
-METHOD_ALIASES = {"seed": "original"}  # the old name of "original" (checkpoints written before it)
 TRAIN_FRACTION, VAL_END_FRACTION = 0.8, 0.9
 SPLITS = ("train", "val", "test")
 
@@ -176,9 +176,8 @@ def unscored_recordings(h5_path, train: list[str], scored: list[str]) -> list[st
 
 
 @cli_entry
-def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m sleep_kd.data.splits",
-                                     description="Split a cohort file's recordings by subject.")
+def main(argv: list[str] | None = None, *, prog: str = "python -m sleep_kd.data.splits") -> int:
+    parser = ArgumentParser(prog=prog, description="Split a cohort file's recordings by subject.")
     parser.add_argument("cohort", help="cohort HDF5 file")
     parser.add_argument("--method", choices=(*METHODS, *METHOD_ALIASES), default="original")
     parser.add_argument("--seed", type=int, default=42)

@@ -18,7 +18,7 @@ from sleep_kd.engine.data import (balanced_weights, cohort_path, make_dataset, m
                                   TrainingScoring)
 from sleep_kd.engine.restore import check_compatible, model_from_checkpoint
 from sleep_kd.errors import InputError
-from sleep_kd.fast_training import for_training
+from sleep_kd.fast import for_training
 from sleep_kd.models import context_epochs_of, create_model
 from sleep_kd.models.context import SEQUENCE_MODEL_KEYS, encoder_config
 from sleep_kd.strategies import Strategy, StrategyStep, build_step, freeze

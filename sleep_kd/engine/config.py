@@ -22,7 +22,7 @@ from sleep_kd.engine.schema import SCHEMA, Options, check_value
 from sleep_kd.engine.yaml_reader import load_yaml, read_yaml_file
 from sleep_kd.errors import InputError
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"  # in the package; the checkout's configs/ links here
 DEFAULTS_FILE = CONFIG_DIR / "defaults.yaml"
 
 
@@ -125,7 +125,7 @@ def resolve_config(strategy: str, *, config_file: str | Path | None = None,
     Layers, later winning: defaults (or, when resuming, ``base_file``: the run's saved
     config.yaml, on top of the defaults), ``config_file``, ``options`` (from command-line flags;
     a nested dict; ``flag_names`` maps a dotted key to the flag that set it, for messages), then
-    ``set_pairs``.
+    ``set_pairs``. The precision is settled last (:func:`settle_precision`).
     """
     from sleep_kd.engine.combinations import check_combinations
 
@@ -142,7 +142,24 @@ def resolve_config(strategy: str, *, config_file: str | Path | None = None,
     config = merge(config, parse_set(set_pairs), origin="--set", origins=origins)
     config = merge(config, {"strategy": strategy}, origin="--strategy", origins=origins)
     check_combinations(config, origins)
+    settle_precision(config)
     return config
+
+
+def settle_precision(config: dict) -> None:
+    """Settle ``train.mixed_precision`` for the device the run trains on, once, and say why.
+
+    ``auto`` becomes fp32 (``no``) on every device (:data:`sleep_kd.hardware.AUTO_TRAINS_IN_BF16`);
+    ``train.precision_reason`` gets the line the run prints at start. ``config.yaml`` and every
+    checkpoint then hold the precision actually used, which ``evaluate.py --precision auto``
+    scores in. fp16 without a CUDA GPU is refused here, before anything is built. A reason given
+    in a layer (a run's saved config.yaml used as ``--config``) is replaced, never trusted.
+    """
+    from sleep_kd.hardware import resolve_mixed_precision, trains_on_cuda
+
+    train = config["train"]
+    train["mixed_precision"], train["precision_reason"] = resolve_mixed_precision(
+        train["mixed_precision"], cuda=trains_on_cuda(cpu=train["cpu"]))
 
 
 def _flat_layer(layer: Mapping, prefix: str = "") -> dict[str, Any]:

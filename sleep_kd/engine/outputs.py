@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sleep_kd.errors import InputError
 
@@ -63,16 +65,26 @@ def check_output_file(path: str | Path, *, label: str) -> Path:
     return path
 
 
+@contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` (``.<name>.tmp-<pid>``); renamed to ``target`` if the block
+    completes, else removed. A reader (or a crash) never sees a half-written file under the final name."""
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def write_text_atomic(path: str | Path, text: str, *, label: str) -> None:
     """Write ``text`` to ``path`` through a temporary file; a failed write leaves nothing behind."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "w") as handle:
+        with atomic_path(path) as tmp, open(tmp, "w") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except OSError as error:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"{label}: could not write {path} ({error.strerror or error})") from None

@@ -6,8 +6,9 @@ when the defaults are read), and every value from every layer (the defaults, ``-
 command-line flags, ``--set``) goes through :meth:`Rule.check`, which returns the value in its
 canonical form (``"3e-4"`` -> ``0.0003``, a deprecated alias -> its new name) or raises one
 :class:`~sleep_kd.errors.InputError` line naming the key, the value, where it came from and what
-is allowed. Choice lists are given as functions so each is defined once, where it belongs (the
-loss, the dataset, the trainer), and read only when a value is checked.
+is allowed. The fixed choice lists are in :mod:`sleep_kd.choices` (each written once, and imported
+by the code that acts on the value too); registered names (models, strategies) are read from their
+registries only when a value is checked.
 
 Adding a key: one line in :data:`SCHEMA` and one line (with its comment) in defaults.yaml.
 """
@@ -19,6 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from sleep_kd.choices import (
+    AT_DISTANCES, AT_GROUP_WEIGHTINGS, AT_NORMALIZATIONS, KL_REDUCTIONS, LR_SCHEDULES, MIXED_PRECISIONS,
+    NONFINITE_POLICIES, NORMALIZATIONS, SEED_ALIASES, SPLIT_METHODS, TAP_GROUPS,
+)
 from sleep_kd.errors import InputError
 
 
@@ -150,39 +155,44 @@ class Text(Rule):
         return value
 
 
+def _listed(choices: Sequence | Callable[[], Sequence]) -> tuple:
+    """A choice list, or a registry's names read when a value is checked (a function giving them)."""
+    return tuple(choices() if callable(choices) else choices)
+
+
 @dataclass(frozen=True)
 class Choice(Rule):
-    """One of ``choices()``; ``aliases`` map a deprecated name to its new one (with a one-line notice)."""
+    """One of ``choices``; ``aliases`` map a deprecated name to its new one (with a one-line notice)."""
 
-    choices: Callable[[], Sequence] = tuple
+    choices: Sequence | Callable[[], Sequence] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def allowed(self) -> str:
-        return "one of " + ", ".join(str(c) for c in self.choices())
+        return "one of " + ", ".join(str(c) for c in _listed(self.choices))
 
     def convert(self, value):
         if isinstance(value, str) and value in self.aliases:
             return self.aliases[value]
-        if isinstance(value, bool) or value not in tuple(self.choices()):
+        if isinstance(value, bool) or value not in _listed(self.choices):
             raise Refused
         return value
 
 
 @dataclass(frozen=True)
 class Subset(Rule):
-    """A non-empty list of distinct items of ``choices()``."""
+    """A non-empty list of distinct items of ``choices``."""
 
-    choices: Callable[[], Sequence] = tuple
+    choices: Sequence | Callable[[], Sequence] = ()
 
     @property
     def allowed(self) -> str:
-        return "a non-empty list of distinct items of " + ", ".join(self.choices())
+        return "a non-empty list of distinct items of " + ", ".join(_listed(self.choices))
 
     def convert(self, value):
         if not isinstance(value, (list, tuple)) or not value or len(set(map(str, value))) != len(value):
             raise Refused
-        if any(not isinstance(v, str) or v not in self.choices() for v in value):
+        if any(not isinstance(v, str) or v not in _listed(self.choices) for v in value):
             raise Refused
         return list(value)
 
@@ -211,40 +221,6 @@ def _models():
     return list_models()
 
 
-def _normalizations():
-    from sleep_kd.data.dataset import NORMALIZATIONS
-    return NORMALIZATIONS
-
-
-def _split_methods():
-    from sleep_kd.data.splits import METHODS
-    return METHODS
-
-
-def _kl_reductions():
-    from sleep_kd.losses.distillation import KL_REDUCTIONS
-    return KL_REDUCTIONS
-
-
-def _at(name: str):
-    def choices():
-        from sleep_kd.losses import attention
-        return getattr(attention, name)
-    return choices
-
-
-def _trainer(name: str):
-    def choices():
-        from sleep_kd.engine import trainer
-        return getattr(trainer, name)
-    return choices
-
-
-def _precisions():
-    from sleep_kd.hardware import MIXED_PRECISIONS
-    return MIXED_PRECISIONS
-
-
 def _loss_limit(module: str, name: str):
     """A loss term's own limit, read from its module when a value is checked (the losses import torch)."""
     def limit():
@@ -253,7 +229,6 @@ def _loss_limit(module: str, name: str):
     return limit
 
 
-ORIGINAL = {"seed": "original"}  # "seed" named the original system's choices; now it is only a number
 SEED_MAX = 2**32 - 1  # accelerate's set_seed (numpy's) range
 # Upper bounds: each far past what a real run uses, and below what overflows or allocates without end
 # (a weight decay of 1e300 overflows Adam's step; a timeout of 1e300 s overflows a timedelta).
@@ -263,10 +238,10 @@ SCHEMA: dict[str, Rule] = {
     "seed": Int(low=0, high=SEED_MAX),
     "strategy": Choice(_strategies, nullable=True),
     "data.path": Text(nullable=True, what="a cohort file path"),
-    "data.n_classes": Choice(lambda: (3, 4)),
+    "data.n_classes": Choice((3, 4)),
     "data.window_s": Float(low=0, low_open=True, high=300.0),  # 10 scoring epochs
-    "data.normalization": Choice(_normalizations),
-    "data.split": Choice(_split_methods, aliases=ORIGINAL),
+    "data.normalization": Choice(NORMALIZATIONS),
+    "data.split": Choice(SPLIT_METHODS, aliases=SEED_ALIASES),
     "data.split_seed": Int(low=0, high=SEED_MAX),
     "data.folds": Int(low=3, high=1000, note="at most the cohort's subjects"),
     "data.fold": Int(low=0, high=999, note="below data.folds"),
@@ -279,24 +254,25 @@ SCHEMA: dict[str, Rule] = {
     "loss.wce.apply_weights": Bool(),
     "loss.sd.temperature": Float(low=0, low_open=True, high=_loss_limit("distillation", "TEMPERATURE_MAX")),
     "loss.sd.alpha": Float(low=0, high=1),
-    "loss.sd.kl_reduction": Choice(_kl_reductions),
+    "loss.sd.kl_reduction": Choice(KL_REDUCTIONS),
     "loss.at.p": Float(low=0, low_open=True, high=_loss_limit("attention", "P_MAX")),
-    "loss.at.normalize": Choice(_at("NORMALIZATIONS")),
-    "loss.at.distance": Choice(_at("DISTANCES")),
-    "loss.at.groups": Subset(_at("ALL_GROUPS")),
-    "loss.at.group_weighting": Choice(_at("GROUP_WEIGHTINGS"), aliases=ORIGINAL),
+    "loss.at.normalize": Choice(AT_NORMALIZATIONS),
+    "loss.at.distance": Choice(AT_DISTANCES),
+    "loss.at.groups": Subset(TAP_GROUPS),
+    "loss.at.group_weighting": Choice(AT_GROUP_WEIGHTINGS, aliases=SEED_ALIASES),
     "train.epochs": Int(low=1, high=1000),
     "train.batch_size": Int(low=1, high=8192, note="at most the training windows"),
     "train.windows_per_epoch": Int(low=0, high=10**8, note="0 = every training window"),
     "train.grad_accum": Int(low=1, high=1024),
     "train.lr": Float(low=0, low_open=True, high=1.0),
     "train.weight_decay": Float(low=0, high=1.0),
-    "train.lr_schedule": Choice(_trainer("LR_SCHEDULES")),
+    "train.lr_schedule": Choice(LR_SCHEDULES),
     "train.clip_grad_norm": Float(low=0, high=1000.0, note="0 = no clipping"),
-    "train.mixed_precision": Choice(_precisions),
+    "train.mixed_precision": Choice(MIXED_PRECISIONS),
+    "train.precision_reason": Text(nullable=True, what="a line of text (written when the config is resolved)"),
     "train.val_every": Int(low=1, high=1000),
     "train.early_stopping": Int(low=0, high=1000, note="0 = never"),
-    "train.nonfinite": Choice(_trainer("NONFINITE_POLICIES")),
+    "train.nonfinite": Choice(NONFINITE_POLICIES),
     "train.log_every": Int(low=1, high=10**6),
     "train.save_state_every": Int(low=0, high=10**9, note="0 = at epoch ends only"),
     "train.max_steps": Int(low=0, high=10**9, note="0 = no limit"),

@@ -33,12 +33,8 @@ from sleep_kd.engine.lock import RunLock
 from sleep_kd.engine.outputs import check_output_dir
 from sleep_kd.engine.validation import predict, validation_metrics
 from sleep_kd.errors import InputError
-from sleep_kd.hardware import resolve_mixed_precision
 from sleep_kd.strategies import get_strategy
 
-
-LR_SCHEDULES = ("none", "cosine")  # train.lr_schedule (see learning_rate)
-NONFINITE_POLICIES = ("stop", "skip")  # train.nonfinite (see check_finite)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -57,7 +53,7 @@ def make_accelerator(config: Mapping, out: Path) -> Accelerator:
     train = config["train"]
     timeout = InitProcessGroupKwargs(timeout=timedelta(seconds=train["collective_timeout_s"]))
     # Accelerate keeps one precision per process; a process that trains several runs in turn
-    # (scripts/kd_seeds.py, tests, a notebook) starts each from a fresh state. The process group
+    # (the studies, tests, a notebook) starts each from a fresh state. The process group
     # (PartialState) is kept.
     AcceleratorState._reset_state(reset_partial_state=False)
     GradientState._reset_state()
@@ -68,16 +64,17 @@ def make_accelerator(config: Mapping, out: Path) -> Accelerator:
                        dynamo_backend="inductor" if train["compile"] else "no")
 
 
-def settle_precision(config: dict) -> str:
-    """Replace ``train.mixed_precision: auto`` by the precision this device runs natively.
+def precision_line(config: Mapping) -> str:
+    """The start line saying which precision the run trains in and why (settled with the config).
 
-    Returns the line to print at start. The resolved config (``config.yaml``, every checkpoint)
-    then holds the precision actually used, which ``evaluate.py --precision auto`` scores in.
+    A config that did not come from :func:`~sleep_kd.engine.config.resolve_config` (``auto`` still
+    there, or no reason) is a programming error, not a user's.
     """
     train = config["train"]
-    cuda = not train["cpu"] and torch.cuda.is_available()
-    train["mixed_precision"], why = resolve_mixed_precision(train["mixed_precision"], cuda=cuda)
-    return f"[sleep_kd] mixed precision: {why}"
+    if train["mixed_precision"] == "auto" or not train.get("precision_reason"):
+        raise ValueError("train() needs a config from resolve_config: its precision is not settled "
+                         f"(train.mixed_precision {train['mixed_precision']!r})")
+    return f"[sleep_kd] mixed precision: {train['precision_reason']}"
 
 
 def bare_model(accelerator: Accelerator, model: torch.nn.Module) -> torch.nn.Module:
@@ -122,16 +119,15 @@ def train(config: dict, *, resume: Path | None = None, announce: Callable[[str],
     """
     strategy = get_strategy(config["strategy"])
     out, saved, state_dir = locate_run(config, Path(resume) if resume is not None else None)
-    precision_line = settle_precision(config)
+    starting = precision_line(config)
     if saved is not None:
         saved_config = resolve_config(config["strategy"], base_file=out / "config.yaml")  # on today's defaults
-        settle_precision(saved_config)
         runs.check_resume_config(saved_config, config, Path(resume))
     check_output_dir(out, label=f"run folder {out}")
     accelerator = make_accelerator(config, out)
     say = announce or accelerator.print
     with (RunLock(out) if accelerator.is_main_process else nullcontext()), StopRequests() as stop:
-        say(precision_line)
+        say(starting)
         configure_backends(config, accelerator)
         set_seed(config["seed"])
         parts = build_run(config, strategy, accelerator, announce=say)

@@ -67,11 +67,11 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
     """
     import matplotlib.pyplot as plt
 
-    from sleep_kd.engine.figures import confusion_figure
+    from sleep_kd.engine.outputs import atomic_path
     from sleep_kd.engine.restore import model_from_checkpoint
-    from sleep_kd.evaluation.embedding import bottleneck_features, embed, embedding_figure
+    from sleep_kd.metrics import embedding
+    from sleep_kd.metrics.figures import confusion_figure
     from sleep_kd.models import context_epochs_of
-    from sleep_kd.predict.writers import atomic_path
 
     keys = [_keys(s) for s in scoreds]
     common = sorted(set.intersection(*(set(k) for k in keys)))
@@ -94,9 +94,9 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
         # sequences, so its epochs are named by (recording, epoch).
         items = list(zip(predictions.recording[at].tolist(), predictions.epoch[at].tolist())) \
             if context_epochs_of(model) else at.tolist()
-        features = bottleneck_features(model, scored.dataset, items, modality=report["modality"],
+        features = embedding.bottleneck_features(model, scored.dataset, items, modality=report["modality"],
                                        batch_size=batch_size)
-        panels.append((label, embed(features, method=method, seed=seed), predictions.y_true[at]))
+        panels.append((label, embedding.embed(features, method=method, seed=seed), predictions.y_true[at]))
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
@@ -109,5 +109,5 @@ def write_figures(scoreds: Sequence, reports: Sequence[dict], out: Path, *, meth
     for label, report in zip(labels, reports):
         save(confusion_figure(np.array(report["confusion_matrix"]), report["classes"], title=label),
              f"confusion-{slug(label)}.png")
-    save(embedding_figure(panels, reports[0]["classes"], method=method), "embedding.png")
+    save(embedding.embedding_figure(panels, reports[0]["classes"], method=method), "embedding.png")
     return written

@@ -4,10 +4,9 @@ The rule, for a context model of T epochs: epoch t's logits are the last positio
 output on the T epochs that end with t, ``x[t-T+1], ..., x[t]``, where an epoch before the
 night's start is a zero window (as training pads a sequence that starts before the recording).
 So nothing after t is read, whatever the sequence model, and the first n epochs of a night score
-the same whether the night goes on or not. ``sleep_kd.predict`` (one night) and
-``sleep_kd.evaluation.scoring`` (a cohort split, night by night) both call :func:`live_logits`
-for a model with :func:`~sleep_kd.models.is_causal`, so the figure ``evaluate.py`` reports is
-what a live monitor delivers.
+the same whether the night goes on or not. It is the causal model's rule of
+:func:`sleep_kd.evaluation.night_scoring.night_logits`, which ``evaluate.py`` and
+``sleep_kd.predict`` both call, so the figure ``evaluate.py`` reports is what a live monitor delivers.
 
 Cost: the encoder reads each window once (an epoch's summary does not depend on its neighbours
 in eval mode), plus one zero window per night; only the small sequence model runs once per
@@ -55,19 +54,11 @@ def live_logits(model, windows: torch.Tensor, *, batch_size: int = DEFAULT_BATCH
     return torch.cat(out) if out else logits[:0]
 
 
-def whole_night_logits(model, nights: torch.Tensor, epochs: torch.Tensor, *, batch_size: int) -> torch.Tensor:
-    """:func:`live_logits` of items of :func:`whole_nights`: nights (B, L, in_channels, n_times) and their
-    ``epoch`` (B, L) -> logits (B, L, n_classes), zeros on the padding after each night (labelled -1)."""
-    out = torch.zeros((*nights.shape[:2], model.n_classes), device=nights.device)
-    for row, (night, epoch) in enumerate(zip(nights, epochs)):
-        n = int((epoch >= 0).sum())  # the padding after the night is not encoded
-        out[row, :n] = live_logits(model, night[:n], batch_size=batch_size).float()
-    return out
-
-
 def whole_nights(path, *, context_epochs: int, **options) -> CohortSequences:
-    """A cohort split with each recording as one item: its whole night, then zero windows (label -1)
-    up to the longest night's length; ``options`` as :class:`CohortSequences`' evaluation layout."""
+    """A cohort split with each recording as one item: its whole night, then zero windows (label -1) up
+    to the longest night's length; ``options`` as :class:`CohortSequences`' evaluation layout. How
+    ``evaluate.py`` reads a context model's split (each item through
+    :func:`~sleep_kd.evaluation.night_scoring.whole_night_logits`)."""
     tiles = CohortSequences(path, context_epochs=context_epochs, train=False, **options)
     # The evaluation layout's last sequence of a night ends with it, so the last position + 1 is its length.
     longest = max([context_epochs, *(int(tiles.positions(i)[1][-1]) + 1 for i in range(len(tiles)))])

@@ -11,18 +11,19 @@ import torch
 
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data import cohort_file as store
-from sleep_kd.data.sequences import CohortSequences
+from sleep_kd.data.preparation import Preparation, read_preparation
 from sleep_kd.data.splits import make_splits
-from sleep_kd.deploy import for_scoring
+from sleep_kd.fast import for_scoring
 from sleep_kd.engine.data import recordings_content_id, require_scored
 from sleep_kd.engine.checkpoint import Checkpoint
 from sleep_kd.engine.restore import model_from_checkpoint
 from sleep_kd.engine.validation import Predictions, predict
 from sleep_kd.errors import InputError
-from sleep_kd.evaluation.live import whole_night_logits, whole_nights
+from sleep_kd.evaluation.live import whole_nights
+from sleep_kd.evaluation.night_scoring import night_logits, whole_night_logits
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, scoring_precision, trained_precision
 from sleep_kd.metrics.scores import score_predictions
-from sleep_kd.models import context_epochs_of, is_causal
+from sleep_kd.models import context_epochs_of
 
 SPLITS = ("train", "val", "test", "all")
 
@@ -36,7 +37,7 @@ class Scored(NamedTuple):
     precision: str  # autocast used: no, bf16 or fp16
 
 
-def split_of(path: Path, data: dict, split: str) -> list[str] | None:
+def split_of(path: Path, prep: Preparation, split: str) -> list[str] | None:
     """Recording ids to score: the checkpoint's own recorded ``split`` (None = every recording).
 
     A checkpoint records its split's recording ids and a content id of each split
@@ -47,12 +48,11 @@ def split_of(path: Path, data: dict, split: str) -> list[str] | None:
     """
     if split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}, got '{split}'")
-    recorded = data.get("splits")
-    if not isinstance(recorded, dict):
+    recorded = prep.splits
+    if recorded is None:
         if split == "all":
             return None
-        return make_splits(path, method=data.get("split", "pooled"), seed=data.get("split_seed", 42),
-                           k=data.get("folds", 5), fold=data.get("fold", 0))[split]
+        return list(make_splits(path, method=prep.split, seed=prep.split_seed, k=prep.folds, fold=prep.fold)[split])
     with store.open_cohort(path) as handle:
         present = store.recording_ids(handle)
     if split == "all":
@@ -65,12 +65,12 @@ def split_of(path: Path, data: dict, split: str) -> list[str] | None:
     missing = sorted(set(wanted) - set(present))
     if missing:
         raise InputError(f"{path}: the checkpoint's {split} split cannot be reproduced here: its recordings "
-                         f"{_some(missing)} are not in this cohort (it was trained on {data.get('path', '?')}); "
+                         f"{_some(missing)} are not in this cohort (it was trained on {prep.path or '?'}); "
                          "pass --split all to score every recording")
-    expected = (data.get("split_content_ids") or {}).get(split)
+    expected = prep.split_content_ids.get(split)
     if expected is not None and recordings_content_id(path, wanted) != expected:
         raise InputError(f"{path}: the checkpoint's {split} split cannot be reproduced here: recordings of those "
-                         f"names hold other nights than it was trained on ({data.get('path', '?')}); "
+                         f"names hold other nights than it was trained on ({prep.path or '?'}); "
                          "pass --split all to score every recording")
     unseen = sorted(set(present) - {r for ids in recorded.values() for r in ids})
     if unseen:
@@ -101,25 +101,15 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     from accelerate.state import AcceleratorState, GradientState
 
     model, checkpoint = model_from_checkpoint(checkpoint_dir)
-    prep = checkpoint.config.get("data")
-    prep = prep if isinstance(prep, dict) else {}
-    missing = [key for key in ("n_classes", "sfreq", "window_s", "normalization") if key not in prep]
-    if missing:
-        raise InputError(f"checkpoint {checkpoint.path}: config.json has no data.{missing[0]} "
-                         "(expected a checkpoint written by train_loop.py)")
+    prep = read_preparation(checkpoint.config, checkpoint=checkpoint.path)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise InputError(f"--batch-size must be a positive integer, got {batch_size!r}")
     precision = scoring_precision(precision, trained_precision(checkpoint.config),
                                   cuda=torch.cuda.is_available() and not cpu)
-    path = Path(data) if data is not None else Path(prep.get("path", ""))
+    path = Path(data) if data is not None else Path(prep.path or "")
     if not path.is_file():
         raise InputError(f"cohort file {path} does not exist (pass --data FILE.h5)")
-    modality = prep.get("modality", "ecg")
-    options = dict(n_classes=int(prep["n_classes"]), recordings=split_of(path, prep, split),
-                   sfreq=float(prep["sfreq"]), window_s=float(prep["window_s"]),
-                   normalization=prep["normalization"], modalities=(modality,))
-    dataset, items_per_batch = _scoring_items(model, path, options, batch_size=batch_size)
-    live = is_causal(model)
+    dataset, items_per_batch = _scoring_items(model, path, prep, split=split, batch_size=batch_size)
     require_scored(dataset, split=split)
     # Accelerate's state is process-wide: a process that trained first (a study, a notebook) would
     # hand its device and precision on. Start from a fresh one (the process group is kept); autocast
@@ -128,30 +118,36 @@ def predict_checkpoint(checkpoint_dir: str | Path, *, data: str | Path | None = 
     GradientState._reset_state()
     accelerator = Accelerator(cpu=cpu)
     loader = torch.utils.data.DataLoader(dataset, batch_size=items_per_batch, shuffle=False)
-    # A frozen copy (channels-last, BatchNorm folded: sleep_kd.deploy). No parameters, so it is
-    # moved, not prepared: DDP has nothing to synchronise (the loader still shards the windows).
+    # A frozen copy (channels-last, BatchNorm folded: sleep_kd.fast). No parameters, so it is
+    # moved, not prepared: DDP has nothing to synchronise (the loader still shards the items).
     model = for_scoring(model).to(accelerator.device)
     loader = accelerator.prepare(loader)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    whole = context_epochs_of(model) > 0
 
-    def forward(batch):
+    def forward(batch):  # every model call goes through night_logits, as sleep_kd.predict's do
+        windows = batch[prep.modality]
         with torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None):
-            if live:
-                nights, epochs = batch[modality], batch["epoch"]
-                return {"logits": whole_night_logits(model, nights, epochs, batch_size=batch_size)}
-            return {"logits": model(batch[modality]).float()}
+            if whole:
+                return {"logits": whole_night_logits(model, windows, batch["epoch"], batch_size=batch_size)}
+            return {"logits": night_logits(model, windows, batch_size=batch_size).float()}
 
     predictions = predict(accelerator, loader, forward, probabilities=probabilities)
     return Scored(predictions, dataset, checkpoint, precision)
 
 
-def _scoring_items(model, path: Path, options: dict, *, batch_size: int):
-    """The dataset a model is scored on, and its items per loader batch (``batch_size`` counts epochs)."""
+def _scoring_items(model, path: Path, prep: Preparation, *, split: str, batch_size: int):
+    """The dataset a model is scored on, and its items per loader batch.
+
+    A one-window model reads ``batch_size`` windows per batch; a context model one whole night per
+    item (:func:`~sleep_kd.evaluation.live.whole_nights`), scored by
+    :func:`~sleep_kd.evaluation.night_scoring.night_logits` as ``sleep_kd.predict`` scores a night.
+    """
+    options = dict(n_classes=prep.n_classes, recordings=split_of(path, prep, split), sfreq=prep.sfreq,
+                   window_s=prep.window_s, normalization=prep.normalization, modalities=(prep.modality,))
     context = context_epochs_of(model)
-    if is_causal(model):  # one whole night per item, each epoch scored as a live monitor shows it
+    if context:
         return whole_nights(path, context_epochs=context, **options), 1
-    if context:  # T-epoch sequences, every scored epoch once
-        return CohortSequences(path, context_epochs=context, train=False, **options), max(1, batch_size // context)
     return CohortWindows(path, **options), batch_size
 
 
@@ -165,7 +161,7 @@ def report_of(scored: Scored, *, split: str) -> dict:
     report.update(strategy=checkpoint.config.get("strategy", "?"),
                   model=checkpoint.config.get("model", {}).get("name", "?"), checkpoint=str(checkpoint.path),
                   data=str(dataset.path), split=split,
-                  modality=checkpoint.config.get("data", {}).get("modality", "ecg"), precision=precision)
+                  modality=dataset.modalities[0], precision=precision)
     return report
 
 

@@ -7,14 +7,14 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from sleep_kd.choices import AT_DISTANCES as DISTANCES
+from sleep_kd.choices import AT_GROUP_WEIGHTINGS as GROUP_WEIGHTINGS
+from sleep_kd.choices import AT_NORMALIZATIONS as NORMALIZATIONS
+from sleep_kd.choices import SEED_ALIASES
+from sleep_kd.choices import TAP_GROUPS as ALL_GROUPS
 from sleep_kd.errors import InputError
 from sleep_kd.losses.registry import Outputs, register_loss
 
-ALL_GROUPS = ("encoder", "bottleneck", "decoder", "final", "head")
-NORMALIZATIONS = ("sample", "batch")
-DISTANCES = ("l2", "l1")
-GROUP_WEIGHTINGS = ("original", "uniform")
-GROUP_WEIGHTING_ALIASES = {"seed": "original"}  # the old name of "original"
 # Zagoruyko & Komodakis use p = 1, 2 and 4; |x|^p of float32 features overflows long before p = 1e300.
 P_MAX = 8.0
 
@@ -48,7 +48,7 @@ def _layer_distance(student: torch.Tensor, teacher: torch.Tensor, *, p: float, n
 def _check(p: float, normalize: str, distance: str, group_weighting: str, groups: Sequence[str]) -> None:
     if not 0 < p <= P_MAX:  # NaN fails both comparisons
         raise InputError(f"loss term 'at' option 'p' must lie in (0, {P_MAX:g}], got {p!r}")
-    group_weighting = GROUP_WEIGHTING_ALIASES.get(group_weighting, group_weighting)
+    group_weighting = SEED_ALIASES.get(group_weighting, group_weighting)
     for option, value, allowed in (("normalize", normalize, NORMALIZATIONS), ("distance", distance, DISTANCES),
                                    ("group_weighting", group_weighting, GROUP_WEIGHTINGS)):
         if value not in allowed:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from sleep_kd.choices import KL_REDUCTIONS
 from sleep_kd.errors import InputError
 from sleep_kd.losses.registry import Outputs, register_loss
 
-KL_REDUCTIONS = ("batchmean", "mean")
 # Hinton et al. use T up to 20; the loss scales by T^2, and T = 1e300 overflows it.
 TEMPERATURE_MAX = 100.0
 

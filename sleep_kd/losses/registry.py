@@ -3,8 +3,9 @@
 Every term is a function ``fn(student, teacher, targets, **options) -> scalar Tensor`` where
 ``student`` and ``teacher`` are :class:`Outputs` (teacher ``None`` when the term needs none) and
 ``targets`` holds the stage labels (B,). A term is registered with :func:`register_loss` under its
-function name, together with what it needs (a teacher, feature taps), so a strategy can name its
-terms as data and the step can tell what to compute without knowing any term by name.
+function name (in :data:`LOSSES`, a :class:`sleep_kd.registry.Registry`), together with what it
+needs (a teacher, feature taps), so a strategy can name its terms as data and the step can tell
+what to compute without knowing any term by name.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from sleep_kd.errors import InputError
+from sleep_kd.registry import Registry
 
 
 @dataclass
@@ -85,20 +87,18 @@ class LossTerm:
         return self.fn(student, teacher, targets, **options)
 
 
-_LOSSES: dict[str, LossTerm] = {}
+LOSSES: Registry[LossTerm] = Registry("loss term")
 
 
 def register_loss(*, needs_teacher: bool = False, needs_taps: bool = False,
                   parts: Callable[..., dict[str, torch.Tensor]] | None = None, label_free: bool = False) -> Callable:
-    """Decorator registering a loss function under its own name.
+    """Decorator registering a loss function under its own name (in :data:`LOSSES`).
 
     Options of the term are the function's keyword-only parameters.
     """
 
     def decorate(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-        if fn.__name__ in _LOSSES:
-            raise ValueError(f"loss term {fn.__name__!r} is already registered")
-        _LOSSES[fn.__name__] = LossTerm(fn.__name__, fn, needs_teacher, needs_taps, parts, label_free)
+        LOSSES.register(fn.__name__, LossTerm(fn.__name__, fn, needs_teacher, needs_taps, parts, label_free))
         return fn
 
     return decorate
@@ -106,11 +106,9 @@ def register_loss(*, needs_teacher: bool = False, needs_taps: bool = False,
 
 def get_loss(name: str) -> LossTerm:
     """The registered term ``name``; an unknown name is refused with the known names."""
-    if name not in _LOSSES:
-        raise InputError(f"unknown loss term {name!r}; known loss terms: {', '.join(list_losses())}")
-    return _LOSSES[name]
+    return LOSSES.get(name)
 
 
 def list_losses() -> list[str]:
     """Registered loss term names, sorted."""
-    return sorted(_LOSSES)
+    return LOSSES.names()

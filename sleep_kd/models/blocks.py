@@ -3,7 +3,8 @@
 Block order follows the original implementation: convolution, ReLU, then BatchNorm (the
 normalisation comes after the activation), with zero padding that keeps the length. Every
 tensor is (B, C, L): batch, feature maps, samples. Plain ``torch.nn`` layers only; the fast
-scoring forms live in ``sleep_kd.deploy``.
+scoring and training forms live in ``sleep_kd.fast``, which reads the attributes named in
+``sleep_kd.models.utime.FAST_FORM_CONTRACT``.
 """
 
 from __future__ import annotations

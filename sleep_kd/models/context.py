@@ -15,12 +15,12 @@ gradient, so DDP needs no ``find_unused_parameters``), and the two means carry t
 head: a new context model scores every epoch exactly as its encoder does, so a context run whose
 encoder starts from a trained single-window checkpoint (``paths.encoder_init``) starts at that
 checkpoint's scores and learns only what the neighbours add. From scratch, an ECG context model
-sits at the class prior for its first ~30,000 windows with either form (bench/README.md, "Night
-context"); started from a single-window encoder it does not.
+sits at the class prior for its first ~30,000 windows with either form (docs/context.md, "The
+recipe"); started from a single-window encoder it does not.
 
 Sequence models (``sequence``): ``tcn``, residual dilated convolutions over epochs (Jones et al.
 2024 use a 12-layer dilated temporal convolution over the night); ``gru``, a bidirectional GRU
-(sleepecg); ``transformer``, a small encoder with learned positions. bench/README.md has the
+(sleepecg); ``transformer``, a small encoder with learned positions. docs/context.md has the
 measured comparison. No BatchNorm after the encoder: LayerNorm per epoch, so a batch's mix of
 nights does not move the statistics the model is scored with.
 
@@ -37,10 +37,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from sleep_kd.choices import SEQUENCE_MODELS
 from sleep_kd.errors import InputError
 from sleep_kd.models.utime import UTime
 
-SEQUENCE_MODELS = ("tcn", "gru", "transformer", "tcn_causal")
 CAUSAL_SEQUENCES = ("tcn_causal",)  # output at epoch t reads epochs <= t only
 # Keys of a ContextNet's config that are not the per-epoch encoder's.
 CONTEXT_KEYS = ("context_epochs", "sequence", "sequence_width", "sequence_layers", "sequence_kernel",

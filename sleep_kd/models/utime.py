@@ -4,8 +4,9 @@ The network is a 1-D U-Net: an encoder of convolution blocks and max-pooling, a 
 decoder of nearest upsampling and skip concatenations back to the input length, and a head that
 scores every sample, averages the scores over the window and mixes them into one logit per stage.
 This module says what the network is, in plain ``torch.nn`` layers. Faster forms of the same
-network are built from it, never mixed into it: ``sleep_kd.deploy.for_scoring`` (a frozen copy
-for scoring).
+network are built from it, never mixed into it: ``sleep_kd.fast.for_scoring`` (a frozen copy
+for scoring) and ``sleep_kd.fast.for_training`` (equivalent layers swapped in for training). They
+read the network's parts by name; :data:`FAST_FORM_CONTRACT` lists every name they rely on.
 
 References
 ----------
@@ -21,10 +22,25 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from sleep_kd.choices import TAP_GROUPS
 from sleep_kd.errors import InputError
 from sleep_kd.models.blocks import DecoderLevel, EncoderLevel, double_block
 
-TAP_GROUPS = ("encoder", "bottleneck", "decoder", "final", "head")
+# The attributes the faster forms (sleep_kd.fast) read, by class: renaming, removing or re-typing
+# one of them breaks for_scoring or for_training. tests/models/test_utime.py checks each is there
+# and of the kind below. What they also rely on: a ConvBlock is Conv1d -> ReLU -> BatchNorm1d with
+# zero padding that keeps the length; a DecoderLevel concatenates [skip, upsampled] in that order;
+# the head is tanh of ``dense``, the mean over the window, then ``classify``.
+FAST_FORM_CONTRACT: dict[str, tuple[str, ...]] = {
+    # config, n_times, in_channels, n_classes: copied; encoder: ModuleList of EncoderLevel;
+    # bottleneck: Sequential of ConvBlock; decoder: ModuleList of DecoderLevel (deepest first);
+    # dense, classify: 1x1 Conv1d.
+    "UTime": ("config", "n_times", "in_channels", "n_classes", "encoder", "bottleneck", "decoder", "dense",
+              "classify"),
+    "EncoderLevel": ("blocks", "pool_size"),  # blocks: Sequential of ConvBlock; pool_size: int
+    "DecoderLevel": ("scale", "upsample", "reduce", "blocks"),  # reduce: ConvBlock; blocks: Sequential of ConvBlock
+    "ConvBlock": ("conv", "norm"),  # conv: Conv1d; norm: BatchNorm1d
+}
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -17,8 +17,8 @@ from sleep_kd.errors import ArgumentParser, InputError, cli_entry
 from sleep_kd.evaluation.precision import DEFAULT_BATCH, PRECISIONS
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = ArgumentParser(prog="python -m sleep_kd.predict", description=__doc__,
+def parse_args(argv: list[str] | None, *, prog: str = "python -m sleep_kd.predict") -> argparse.Namespace:
+    parser = ArgumentParser(prog=prog, description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="checkpoint folder (e.g. runs/.../feat_temp/best)")
     parser.add_argument("nights", nargs="+", help="EDF files, folders of them, or quoted globs")
@@ -45,8 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 @cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "python -m sleep_kd.predict") -> int:
+    args = parse_args(argv, prog=prog)
     if not 0 < args.epoch_s < float("inf"):
         raise InputError(f"--epoch-s must be a positive number of seconds, got {args.epoch_s!r}")
     if args.line_s is not None and not 0 < args.line_s < float("inf"):

@@ -1,7 +1,8 @@
 """A night's output files, each written under a temporary name and renamed into place.
 
 A reader (or a crash) never sees a half-written file under the final name: ``<name>.hypnogram.csv``
-either holds every epoch or does not exist yet.
+either holds every epoch or does not exist yet (:func:`sleep_kd.engine.outputs.atomic_path`, which
+every command's outputs share).
 """
 
 from __future__ import annotations
@@ -11,30 +12,18 @@ import datetime as dt
 import io
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
+from sleep_kd.engine.outputs import atomic_path
 from sleep_kd.errors import InputError
 
 # EDF+ stage labels as Sleep-EDF and MASS write them; classes that merge AASM stages keep their name.
 EDF_STAGE_LABELS = {"W": "Sleep stage W", "REM": "Sleep stage R", "R": "Sleep stage R", "N1": "Sleep stage N1",
                     "N2": "Sleep stage N2", "N3": "Sleep stage N3"}
 EDF_UNKNOWN_START = dt.datetime(1985, 1, 1)  # EDF's placeholder date when the PSG header has none
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``; renamed to ``target`` if the block completes, else removed."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_text(target: Path, text: str) -> None:

@@ -2,7 +2,8 @@
 
 A :class:`Strategy` names its terms and their weights, its teacher and its starting point; the
 training step (``step.py``) and the loop read those fields and never test a strategy's name.
-Adding a strategy is one :func:`register_strategy` call.
+Adding a strategy is one :func:`register_strategy` call (into :data:`STRATEGIES`, a
+:class:`sleep_kd.registry.Registry`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Mapping
 from sleep_kd.data.cohort_file import MODALITIES  # noqa: F401  (re-exported: the cohort file defines them)
 from sleep_kd.errors import InputError
 from sleep_kd.losses import get_loss
+from sleep_kd.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,6 @@ class Strategy:
     def sees_unscored(self) -> bool:
         """Whether a term that trains (weight > 0) learns from the teacher alone, so nights nobody
         scored are training data for this strategy (``sd``'s KL, ``at``)."""
-        from sleep_kd.losses import get_loss
-
         return self.needs_teacher and any(weight > 0 and get_loss(term).label_free
                                           for term, weight in self.terms.items())
 
@@ -111,31 +111,25 @@ def validate(strategy: Strategy) -> None:
         raise InputError(f"{where}: at least one loss term needs a positive weight")
 
 
-_STRATEGIES: dict[str, Strategy] = {}
+STRATEGIES: Registry[Strategy] = Registry("strategy", plural="strategies")
 
 
 def register_strategy(strategy: Strategy, *, replace: bool = False) -> Strategy:
     """Register ``strategy`` under its name; a duplicate is an error unless ``replace``."""
-    if strategy.name in _STRATEGIES and not replace:
-        raise ValueError(f"strategy {strategy.name!r} is already registered")
-    _STRATEGIES[strategy.name] = strategy
-    return strategy
+    return STRATEGIES.register(strategy.name, strategy, replace=replace)
 
 
 def unregister_strategy(name: str) -> None:
     """Remove a registered strategy (for tests that register their own)."""
-    _STRATEGIES.pop(name, None)
+    STRATEGIES.unregister(name)
 
 
 def get_strategy(name: str) -> Strategy:
-    """The strategy ``name``; an unknown name is refused with the known names."""
-    if name not in _STRATEGIES:
-        raise InputError(f"unknown strategy {name!r}; known strategies: "
-                         f"{', '.join(list_strategies(controls=True))}")
-    return _STRATEGIES[name]
+    """The strategy ``name``; an unknown name is refused with the known names (control arms too)."""
+    return STRATEGIES.get(name)
 
 
 def list_strategies(*, controls: bool = False) -> list[str]:
     """Registered strategy names, sorted: the seed's variants (and any added ones), with ``controls``
     the control arms too."""
-    return sorted(name for name, strategy in _STRATEGIES.items() if controls or not strategy.control)
+    return STRATEGIES.names(where=lambda strategy: controls or not strategy.control)

@@ -105,14 +105,14 @@ def test_truth_of_another_cohort_is_refused(small_cohort, tmp_path):
 
 
 def test_bench_script_prints_the_table(small_cohort):
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "reference.py"), str(small_cohort), "--no-record"],
+    run = subprocess.run([sys.executable, "-m", "bench.reference", str(small_cohort), "--no-record"],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "reference ECG pipeline" in run.stdout and "machine:" in run.stdout
 
 
 def test_bench_script_refuses_a_missing_file(tmp_path):
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "reference.py"), str(tmp_path / "no.h5"),
+    run = subprocess.run([sys.executable, "-m", "bench.reference", str(tmp_path / "no.h5"),
                           "--no-record"], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2
     assert run.stderr.strip() == f"error: {tmp_path / 'no.h5'}: cohort file not found"

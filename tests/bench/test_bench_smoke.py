@@ -17,8 +17,8 @@ SLOW = ("loop", "loader", "scaling")  # minutes each on 2 cores: only with SLEEP
 
 def run_quick(name: str, tmp_path: Path) -> dict:
     results = tmp_path / "results.jsonl"
-    env = {**os.environ, "SLEEP_KD_BENCH_RESULTS": str(results), "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"], cwd=ROOT, env=env,
+    env = {**os.environ, "SLEEP_KD_BENCH_RESULTS": str(results)}
+    run = subprocess.run([sys.executable, "-m", f"bench.{name}", "--quick"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     printed = json.loads(run.stdout.strip().splitlines()[-1])
@@ -40,6 +40,6 @@ def test_slow_benchmark_prints_and_appends_its_json_line(name, tmp_path):
 
 @pytest.mark.parametrize("name", FAST + SLOW)
 def test_benchmark_has_help(name):
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), "--help"], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", f"bench.{name}", "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "--quick" in run.stdout

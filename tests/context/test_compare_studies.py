@@ -1,15 +1,13 @@
-"""scripts/compare_studies.py: two studies paired by fold and context."""
+"""sleep-kd study compare_studies: two studies paired by fold and context."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+from sleep_kd.studies import compare_studies
 
-import compare_studies  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def study(val, test, context=0, seconds=10.0):

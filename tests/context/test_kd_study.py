@@ -1,18 +1,19 @@
-"""scripts/kd_study.py end to end on six short nights: two folds of three, with and without context, a grid.
+"""sleep-kd study kd_study end to end on six short nights: two folds of three, with and without context, a grid.
 
 (``data.split: kfold`` needs k >= 3: a test, a validation and a training fold; two of the three run.)"""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+from sleep_kd.errors import InputError
+from sleep_kd.studies import at_probe, kd_study, study_tables, teacher_signal
+from sleep_kd.studies.common import interval
+from sleep_kd.studies.grid import parse_grid
+from sleep_kd.studies.kd_summary import STUDENTS, second_half_drop
 
-import kd_study  # noqa: E402
-import study_tables  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filters: 16}"
 
@@ -39,7 +40,7 @@ def study(six_nights, tmp_path_factory):
 
 def test_every_strategy_in_every_fold_and_context(study):
     seen = {(r["fold"], r["context_epochs"], r["strategy"]) for r in study["rows"]}
-    assert seen == {(f, 8, s) for f in (0, 1) for s in ("eeg_base", *kd_study.STUDENTS)} | \
+    assert seen == {(f, 8, s) for f in (0, 1) for s in ("eeg_base", *STUDENTS)} | \
         {(f, 0, s) for f in (0, 1) for s in ("eeg_base", "ecg_base", "kd_temp")}
     for row in study["rows"]:
         assert set(kd_study.METRICS) <= set(row["test"])
@@ -99,18 +100,18 @@ def test_validation_history_and_its_second_half_drop(study):
     assert all(row["val_history"] == [] for row in study["rows"])
     drops = study["summary"]["context8"]["kd_temp"]["val_second_half_drop"]
     assert len(drops) == 2 and all(d != d for d in drops)  # NaN
-    assert kd_study.second_half_drop([0.1, 0.5, 0.45, 0.3]) == pytest.approx(0.2)  # best 0.5, worst late 0.3
-    assert kd_study.second_half_drop([0.6, 0.2, 0.5, 0.55]) == pytest.approx(0.1)  # an early best counts
+    assert second_half_drop([0.1, 0.5, 0.45, 0.3]) == pytest.approx(0.2)  # best 0.5, worst late 0.3
+    assert second_half_drop([0.6, 0.2, 0.5, 0.55]) == pytest.approx(0.1)  # an early best counts
 
 
 def test_interval_of_known_values():
-    got = kd_study.interval([0.1, 0.3])
+    got = interval([0.1, 0.3])
     assert got["mean"] == pytest.approx(0.2) and got["high"] - got["mean"] == pytest.approx(12.706205 * 0.1, rel=1e-5)
 
 
 def test_bad_grid_is_refused():
-    with pytest.raises(kd_study.InputError, match="--grid 'ce.x=1': expected sd.OPTION=V1,V2 or at.OPTION=V1,V2"):
-        kd_study.parse_grid(["ce.x=1"])
+    with pytest.raises(InputError, match="--grid 'ce.x=1': expected sd.OPTION=V1,V2 or at.OPTION=V1,V2"):
+        parse_grid(["ce.x=1"])
 
 
 def test_context_runs_start_from_the_folds_one_window_runs(study):
@@ -150,7 +151,6 @@ def test_the_one_window_teacher_is_trained_when_only_a_context_student_learns_fr
 
 def test_teacher_signal_of_the_study_folder(study, tmp_path):
     import numpy as np
-    import teacher_signal
 
     out = tmp_path / "signal.json"
     truth = Path(json.loads((study["runs_folder"] / "fold0" / "context8" / "eeg_base" / "best" / "config.json")
@@ -171,7 +171,6 @@ def test_teacher_signal_of_the_study_folder(study, tmp_path):
 
 
 def test_at_probe_of_the_study_folder(study, tmp_path):
-    import at_probe
 
     out = tmp_path / "probe.json"
     truth = Path(json.loads((study["runs_folder"] / "fold0" / "context8" / "eeg_base" / "best" / "config.json")
@@ -193,11 +192,10 @@ def test_at_probe_of_the_study_folder(study, tmp_path):
 
 def test_at_probe_distance_of_known_maps_and_its_refusals(tmp_path, capsys):
     import numpy as np
-    import at_probe
 
     student = {g: [np.array([[1.0, 0.0]]), np.array([[0.6, 0.8]])] for g in at_probe.GROUPS}
     teacher = {g: [np.array([[0.0, 1.0]]), np.array([[0.6, 0.8]])] for g in at_probe.GROUPS}
     assert at_probe.map_distance(student, teacher) == {g: pytest.approx(0.5) for g in at_probe.GROUPS}  # (1 + 0) / 2
     assert at_probe.main([str(tmp_path)]) == 2
     assert capsys.readouterr().err == (f"error: {tmp_path}: no fold*/context20 with eeg_base/best and feat_train-*/best "
-                                       "(a kd_study.py runs folder that trained feat_train?)\n")
+                                       "(a kd_study runs folder that trained feat_train?)\n")

@@ -1,16 +1,11 @@
-"""scripts/label_budget.py end to end on six short nights: one fold, K = 1 of 2 training subjects,
+"""sleep-kd study label_budget end to end on six short nights: one fold, K = 1 of 2 training subjects,
 one window, context and the causal student; reused on a second call; bad arguments refused first."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import label_budget  # noqa: E402
+from sleep_kd.studies import label_budget
 
 TINY = "model.overrides={filters: [4, 8], pool_sizes: [10, 6], bottleneck_filters: 16}"
 

@@ -1,14 +1,9 @@
-"""scripts/relabel_cohort.py: scored stages at a chosen agreement with the true ones (label-noise ablation)."""
-
-import sys
-from pathlib import Path
+"""sleep-kd study relabel_cohort: scored stages at a chosen agreement with the true ones (label-noise ablation)."""
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-from relabel_cohort import relabel  # noqa: E402
+from sleep_kd.studies.relabel_cohort import relabel
 
 
 @pytest.mark.parametrize("agreement", [0.7, 0.8, 0.9, 1.0])

@@ -1,16 +1,9 @@
-"""scripts/teacher_signal.py on known inputs (its run over a study folder: tests/context/test_kd_study.py)."""
-
-import json
-import sys
-from pathlib import Path
+"""sleep-kd study teacher_signal on known inputs (its run over a study folder: tests/context/test_kd_study.py)."""
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import teacher_signal  # noqa: E402
+from sleep_kd.studies import teacher_signal
 
 
 def test_calibration_error_of_a_known_overconfident_model():
@@ -36,4 +29,4 @@ def test_entropy_is_zero_for_one_hot_and_one_for_uniform():
 
 def test_a_folder_without_a_study_is_refused(tmp_path, capsys):
     assert teacher_signal.main([str(tmp_path)]) == 2
-    assert capsys.readouterr().err == f"error: {tmp_path}: no fold*/context20/eeg_base/best (a kd_study.py runs folder?)\n"
+    assert capsys.readouterr().err == f"error: {tmp_path}: no fold*/context20/eeg_base/best (a kd_study runs folder?)\n"

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from sleep_kd.deploy import ScoringUTime, for_scoring, register_scoring
-from sleep_kd.deploy.layers import edge_corrections
-from sleep_kd.deploy.phases import CHANNELS_LAST
+from sleep_kd.fast import ScoringUTime, for_scoring, register_scoring
+from sleep_kd.fast.phases import CHANNELS_LAST
+from sleep_kd.fast.scoring.layers import edge_corrections
 from sleep_kd.errors import InputError
 from sleep_kd.models import UTime, create_model
 

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from torch import nn
 
-from sleep_kd.deploy.phases import CHANNELS_LAST, conv_in_phases, conv_upsampled, phase_weight, to_channels_last
-from sleep_kd.deploy.utime import first_conv_phases
+from sleep_kd.fast.phases import CHANNELS_LAST, conv_in_phases, conv_upsampled, phase_weight, to_channels_last
+from sleep_kd.fast.scoring.utime import first_conv_phases
 
 
 def _conv(in_ch: int, out_ch: int, kernel: int, dilation: int) -> nn.Conv1d:

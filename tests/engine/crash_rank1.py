@@ -2,12 +2,9 @@
 
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import train_loop  # noqa: E402
-from sleep_kd.engine import trainer  # noqa: E402
+from sleep_kd.cli.train import main
+from sleep_kd.engine import trainer
 
 if os.environ.get("RANK") == "1":
     real_check = trainer.check_finite
@@ -22,4 +19,4 @@ if os.environ.get("RANK") == "1":
     trainer.check_finite = dying_check
 
 if __name__ == "__main__":
-    sys.exit(train_loop.main())
+    sys.exit(main())

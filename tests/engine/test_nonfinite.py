@@ -7,7 +7,7 @@ import torch
 
 import train_loop
 from sleep_kd.losses import register_loss
-from sleep_kd.losses.registry import _LOSSES
+from sleep_kd.losses.registry import LOSSES
 from sleep_kd.strategies import Strategy, register_strategy, unregister_strategy
 
 
@@ -28,7 +28,7 @@ def poisoned():
     CALLS["n"] = 0
     yield
     unregister_strategy("poisoned")
-    _LOSSES.pop("poison")
+    LOSSES.unregister("poison")
 
 
 def test_nan_stops_at_its_step_naming_the_term(poisoned, tiny_cohort, tmp_path, capsys, train_args):

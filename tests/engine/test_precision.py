@@ -152,3 +152,43 @@ def test_off_x86_or_without_cpuinfo_onednn_decides(cpu, onednn):
 def test_the_speed_flags_are_read_from_the_flags_line(cpu):
     cpu(f"{ICE_LAKE} avx512_bf16")
     assert hardware.cpu_speed_flags() == ["avx2", "fma", "avx512f", "avx512_bf16"]
+
+
+def test_the_precision_is_settled_once_when_the_config_is_resolved_and_recorded_in_it(cpu_bf16, monkeypatch):
+    from sleep_kd.engine.config import resolve_config
+
+    cpu_bf16(False)
+    monkeypatch.setattr(hardware, "trains_on_cuda", lambda *, cpu: False)
+    train = resolve_config("ecg_base")["train"]
+    assert (train["mixed_precision"], train["precision_reason"]) == (
+        "no", "fp32 (auto: this CPU has no native bf16, where bf16 would be emulated and slower)")
+    train = resolve_config("ecg_base", set_pairs=["train.mixed_precision=bf16"])["train"]
+    assert train["mixed_precision"] == "bf16" and train["precision_reason"].startswith("bf16 as asked (this CPU has no")
+
+
+def test_a_reason_written_in_a_config_file_is_replaced_by_the_settled_one(cpu_bf16, tmp_path):
+    from sleep_kd.engine.config import resolve_config
+
+    cpu_bf16(True)
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("train:\n  mixed_precision: 'no'\n  precision_reason: bf16 because I say so\n")
+    train = resolve_config("ecg_base", config_file=mine, set_pairs=["train.cpu=true"])["train"]
+    assert (train["mixed_precision"], train["precision_reason"]) == ("no", "fp32 as asked")
+
+
+def test_fp16_without_a_gpu_is_refused_when_the_config_is_resolved():
+    from sleep_kd.engine.config import resolve_config
+
+    with pytest.raises(InputError) as error:
+        resolve_config("ecg_base", set_pairs=["train.mixed_precision=fp16", "train.cpu=true"])
+    assert str(error.value) == ("train.mixed_precision fp16 needs a CUDA GPU (it relies on grad scaling); "
+                                "use bf16 or auto on the CPU")
+
+
+def test_the_trainer_refuses_a_config_whose_precision_was_never_settled():
+    from sleep_kd.engine.trainer import precision_line
+
+    with pytest.raises(ValueError, match=r"precision is not settled \(train.mixed_precision 'auto'\)"):
+        precision_line({"train": {"mixed_precision": "auto", "precision_reason": None}})
+    assert precision_line({"train": {"mixed_precision": "no", "precision_reason": "fp32 as asked"}}) == \
+        "[sleep_kd] mixed precision: fp32 as asked"

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_probe_prints_gradient_cosines_and_writes_them(tiny_cohort, tmp_path):
     out = tmp_path / "precision.json"
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "precision.py"), "--data", str(tiny_cohort),
+    run = subprocess.run([sys.executable, "-m", "bench.precision", "--data", str(tiny_cohort),
                           "--batch", "8", "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -4,8 +4,7 @@ import copy
 
 import pytest
 import torch
-from sleep_kd.deploy import for_scoring
-from sleep_kd.fast_training import Conv1dAsConv2d, PointwiseConv1d, UpsampledConv1d, for_training
+from sleep_kd.fast import Conv1dAsConv2d, PointwiseConv1d, UpsampledConv1d, for_scoring, for_training
 from sleep_kd.models import create_model
 
 TINY = dict(sfreq=10.0, window_s=12.0, filters=[4, 6], pool_sizes=[4, 3], bottleneck_filters=8)

@@ -131,7 +131,7 @@ def scoring_gap(model: torch.nn.Module, x: torch.Tensor, *, device: str) -> dict
     ``x``: (B, C, n_times) (or a context model's (B, T, C, n_times)). Returns the largest absolute
     logit difference and the largest logit (the scale it is measured against).
     """
-    from sleep_kd.deploy import for_scoring
+    from sleep_kd.fast import for_scoring
 
     model = model.to(device).eval()
     x = x.to(device)
@@ -239,7 +239,7 @@ def training_parts(cohort: Path, out: Path, *, precision: str, cpu: bool, batch_
     from sleep_kd.data.dataset import CohortWindows
     from sleep_kd.engine.config import resolve_config
     from sleep_kd.engine.trainer import make_accelerator
-    from sleep_kd.fast_training import for_training
+    from sleep_kd.fast import for_training
     from sleep_kd.models import create_model
     from sleep_kd.strategies import build_step, get_strategy
 

@@ -1,6 +1,6 @@
 """The CUDA checks: tests marked ``cuda`` skip without a GPU; a small cohort built without MNE or edfio.
 
-``bench/gpu.py`` runs ``pytest -m cuda tests/gpu`` on a GPU machine; it passes the cohort it built
+``python -m bench.gpu`` runs ``pytest -m cuda tests/gpu`` on a GPU machine; it passes the cohort it built
 in ``SLEEP_KD_GPU_COHORT`` (else one is built here) and collects the figures the tests record
 (``checks.record_figure``).
 """
@@ -8,15 +8,10 @@ in ``SLEEP_KD_GPU_COHORT`` (else one is built here) and collects the figures the
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "bench") not in sys.path:  # gpu_cohort lives beside the benchmarks (bench/ is no package)
-    sys.path.insert(0, str(ROOT / "bench"))
 
 COHORT_ENV = "SLEEP_KD_GPU_COHORT"
 # The tiny U-Time of tests/gpu/checks.py and the context tests' tiny context model (T = 8).
@@ -29,7 +24,7 @@ def pytest_collection_modifyitems(config, items):
     """Tests marked ``cuda`` are skipped, saying why, where no CUDA device is present."""
     if torch.cuda.is_available():
         return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU (run python bench/gpu.py --out DIR on one)")
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (run python -m bench.gpu --out DIR on one)")
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
@@ -41,7 +36,7 @@ def gpu_cohort(tmp_path_factory) -> Path:
     given = os.environ.get(COHORT_ENV)
     if given and Path(given).is_file():
         return Path(given)
-    from gpu_cohort import write_cohort
+    from bench.gpu_cohort import write_cohort
 
     return write_cohort(tmp_path_factory.mktemp("gpu-cohort") / "gpu.h5", n_subjects=10, hours=0.5, sfreq=100.0)
 

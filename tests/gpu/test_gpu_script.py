@@ -1,4 +1,4 @@
-"""bench/gpu.py on a machine without CUDA, its speed section at tiny sizes on the CPU, and its parts."""
+"""The GPU check (python -m bench.gpu) on a machine without CUDA, its speed section at tiny sizes on the CPU, and its parts."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 import torch
 
-import gpu as gpu_check  # bench/gpu.py (bench/ is on sys.path: tests/gpu/conftest.py)
-from gpu_cohort import write_cohort
-from gpu_figures import speed_figures, workers_needed
-from gpu_report import format_table
-from gpu_speed import Deadline, SpeedPlan, guarded
+from bench import gpu as gpu_check
+from bench.gpu_cohort import write_cohort
+from bench.gpu_figures import speed_figures, workers_needed
+from bench.gpu_report import format_table
+from bench.gpu_speed import Deadline, SpeedPlan, guarded
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the script runs the whole check: run it directly")
 def test_the_check_without_cuda_says_so_shows_the_cuda_tests_skip_and_writes_its_report(tmp_path):
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), "--out", str(tmp_path)], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", "bench.gpu", "--out", str(tmp_path)], cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "no CUDA device on this machine" in run.stdout
@@ -32,7 +32,7 @@ def test_the_check_without_cuda_says_so_shows_the_cuda_tests_skip_and_writes_its
     tests = report["cuda_tests"]
     assert tests["status"] == "exit 0" and tests["passed"] == tests["failed"] == tests["error"] == 0
     assert tests["skipped"] == len(tests["tests"]) >= 15  # every cuda test collected, every one skipped
-    assert tests["skip_reasons"] == ["needs a CUDA GPU (run python bench/gpu.py --out DIR on one)"]
+    assert tests["skip_reasons"] == ["needs a CUDA GPU (run python -m bench.gpu --out DIR on one)"]
     assert report["speed"] == {"skipped": "no CUDA device"}
     table = (tmp_path / "gpu_check.txt").read_text()
     assert "GPU figures not measured" in table and table in run.stdout

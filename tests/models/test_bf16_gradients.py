@@ -4,7 +4,7 @@ The measured reason behind :data:`sleep_kd.hardware.AUTO_TRAINS_IN_BF16` (docs/p
 as a test: on ECG-like windows, one training-mode step of ``utime_small`` in fp32 gives the float64
 gradient to float rounding, while bf16 autocast gives one that points elsewhere. If a later PyTorch
 (or another network) makes the bf16 gradient agree, this test fails, and the choice in
-``sleep_kd/hardware.py`` should be measured again (``python bench/precision.py``).
+``sleep_kd/hardware.py`` should be measured again (``python -m bench.precision``).
 """
 
 import copy

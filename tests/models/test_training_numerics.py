@@ -3,7 +3,7 @@
 A guard on the training numerics: whatever the modules look like, a training step computes
 exactly the convolutions, BatchNorms (batch statistics), pooling, upsampling and head written
 out below with ``torch.nn.functional``, in the same order, so seeds and checkpoints keep their
-meaning. The faster scoring forms (``sleep_kd.deploy``) are tested apart.
+meaning. The faster scoring forms (``sleep_kd.fast``) are tested apart.
 """
 
 import torch

@@ -142,3 +142,27 @@ def test_model_from_config_needs_name_and_classes():
 def test_utime_is_usable_directly():
     model = UTime(n_classes=2, sfreq=4.0, window_s=6.0, filters=[2], pool_sizes=[3], bottleneck_filters=4)
     assert model(torch.randn(1, 1, 24)).shape == (1, 2)
+
+
+def test_the_fast_forms_read_only_attributes_utime_promises():
+    """``FAST_FORM_CONTRACT``: each attribute the fast forms rely on is there, of the promised kind."""
+    from sleep_kd.models.blocks import ConvBlock, DecoderLevel, EncoderLevel
+    from sleep_kd.models.utime import FAST_FORM_CONTRACT
+
+    model = create_model("utime_small", n_classes=4)
+    instances = {"UTime": [model], "EncoderLevel": list(model.encoder), "DecoderLevel": list(model.decoder),
+                 "ConvBlock": [m for m in model.modules() if isinstance(m, ConvBlock)]}
+    assert set(FAST_FORM_CONTRACT) == set(instances)
+    for cls, attributes in FAST_FORM_CONTRACT.items():
+        for instance in instances[cls]:
+            assert [a for a in attributes if not hasattr(instance, a)] == [], cls
+    assert all(isinstance(level, EncoderLevel) for level in model.encoder)
+    assert all(isinstance(level, DecoderLevel) for level in model.decoder)
+    assert all(isinstance(block, ConvBlock) for block in model.bottleneck)
+    assert all(isinstance(block, ConvBlock) for level in model.encoder for block in level.blocks)
+    assert all(isinstance(level.reduce, ConvBlock) and isinstance(level.scale, int) for level in model.decoder)
+    assert all(isinstance(level.pool_size, int) for level in model.encoder)
+    for block in instances["ConvBlock"]:
+        assert type(block.conv) is torch.nn.Conv1d and type(block.norm) is torch.nn.BatchNorm1d
+    assert model.dense.kernel_size == (1,) and model.classify.kernel_size == (1,)
+    assert (model.n_times, model.in_channels, model.n_classes) == (3000, 1, 4) and model.config["name"] == "utime_small"

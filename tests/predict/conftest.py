@@ -29,6 +29,22 @@ def eeg_checkpoint(tiny_runs) -> Path:
 
 
 @pytest.fixture(scope="session")
+def context_checkpoint(tiny_cohort, tmp_path_factory) -> Path:  # noqa: F811
+    """ecg_base, context_small (T = 8, bidirectional TCN) trained for 4 steps: ``.../ecg_base/best``."""
+    import train_loop
+    from sleep_kd.engine.restore import model_from_checkpoint
+    from tests.context.conftest import _context_args
+
+    runs = tmp_path_factory.mktemp("context-runs")
+    assert train_loop.main(["--strategy", "ecg_base", *_context_args(tiny_cohort, runs, "--max-steps", "4")]) == 0
+    checkpoint = runs / "tiny" / "4class" / "ecg_base" / "best"
+    model, _ = model_from_checkpoint(checkpoint)
+    assert model.context_epochs == 8 and not model.causal
+    assert model.head.weight.abs().max() > 1e-3  # trained: the neighbours move the logits, so the rule matters
+    return checkpoint
+
+
+@pytest.fixture(scope="session")
 def new_nights(tmp_path_factory) -> Path:
     """Two synthetic MASS-like nights (15 min each, seed 99: not the tiny cohort's) with their Base.edf."""
     from sleep_kd.data.synthetic import generate_cohort

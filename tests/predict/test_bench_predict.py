@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_predict_prints_read_prepare_and_model_seconds(tmp_path):
     results = tmp_path / "results.jsonl"
     env = {**os.environ, "SLEEP_KD_BENCH_RESULTS": str(results), "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "predict.py"), "--quick"], cwd=ROOT, env=env,
+    run = subprocess.run([sys.executable, "-m", "bench.predict", "--quick"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.strip().splitlines()

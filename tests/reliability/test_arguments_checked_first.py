@@ -21,21 +21,14 @@ from sleep_kd.errors import InputError
 from tests.reliability.conftest import TINY_MODEL, run_cli, snapshot, train_argv
 from tests.reliability.test_bad_run_inputs import one_line
 
+from sleep_kd.studies import compare_studies, kd_seeds, kd_study, relabel_cohort, study_tables, teacher_signal
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import compare_studies  # noqa: E402
-import kd_seeds  # noqa: E402
-import kd_study  # noqa: E402
-import relabel_cohort  # noqa: E402
-import study_tables  # noqa: E402
-import teacher_signal  # noqa: E402
-
-ENTRY_POINTS = ["train_loop.py", "evaluate.py", "scripts/kd_study.py", "scripts/study_tables.py",
-                "scripts/compare_studies.py", "scripts/kd_seeds.py", "scripts/teacher_signal.py", "scripts/at_probe.py",
-                "scripts/relabel_cohort.py", "scripts/demo_reference.py", "scripts/label_budget.py",
+STUDIES = ("kd_study", "study_tables", "compare_studies", "kd_seeds", "teacher_signal", "at_probe", "relabel_cohort",
+           "label_budget", "context", "context_onset", "reference")
+ENTRY_POINTS = ["train_loop.py", "evaluate.py", *(f"-m sleep_kd.studies.{name}" for name in STUDIES),
                 "-m sleep_kd.predict", "-m sleep_kd.data.synthetic",
-                "-m sleep_kd.data.ingest", "-m sleep_kd.data.splits"]
+                "-m sleep_kd.data.ingest", "-m sleep_kd.data.splits", "-m sleep_kd.cli"]
 
 
 def fill(argv, tmp: Path) -> list[str]:
@@ -57,7 +50,7 @@ def test_help_exits_0_and_an_unknown_option_is_one_line_and_exit_2(command):
     assert one_line(bad.stderr).startswith("error: ")  # argparse's usage block is not printed
 
 
-# --- study_tables.py: every bad argument, --help included, was a traceback (X01-X05) -------------
+# --- study_tables: every bad argument, --help included, was a traceback (X01-X05) -------------
 
 @pytest.fixture
 def not_a_study(tmp_path) -> dict[str, Path]:
@@ -69,17 +62,17 @@ def not_a_study(tmp_path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["{tmp}/missing.json"], "{tmp}/missing.json: no such file (a kd_study.py result)"),  # X02
+    (["{tmp}/missing.json"], "{tmp}/missing.json: no such file (a kd_study result)"),  # X02
     (["{tmp}/notes.json"], "{tmp}/notes.json: not JSON (Expecting value: line 1 column 1 (char 0))"),  # X03
-    (["{tmp}/other.json"], "{tmp}/other.json: not a kd_study.py result (no 'command')"),  # X04
-    (["{tmp}/folder"], "{tmp}/folder: is a folder, expected a kd_study.py result (FILE.json)"),
+    (["{tmp}/other.json"], "{tmp}/other.json: not a kd_study result (no 'command')"),  # X04
+    (["{tmp}/folder"], "{tmp}/folder: is a folder, expected a kd_study result (FILE.json)"),
     (["--noise", "0.7"], "--noise '0.7': expected AGREEMENT=FILE.json with an agreement in [0, 1] "  # X05
                          "(e.g. 0.7=results/label_noise/a70.json)"),
     (["--noise", "high={tmp}/other.json"], "--noise 'high={tmp}/other.json': expected AGREEMENT=FILE.json with an "
                                            "agreement in [0, 1] (e.g. 0.7=results/label_noise/a70.json)"),
-    (["--noise", "0.7={tmp}/other.json"], "{tmp}/other.json: not a kd_study.py result (no 'command')"),
-    (["--noise"], "study_tables.py: argument --noise: expected at least one argument"),
-    (["a.json", "b.json"], "study_tables.py: unrecognized arguments: b.json"),
+    (["--noise", "0.7={tmp}/other.json"], "{tmp}/other.json: not a kd_study result (no 'command')"),
+    (["--noise"], "sleep-kd study study_tables: argument --noise: expected at least one argument"),
+    (["a.json", "b.json"], "sleep-kd study study_tables: unrecognized arguments: b.json"),
 ])
 def test_study_tables_refuses_each_bad_argument_with_one_line(not_a_study, tmp_path, capsys, argv, message):
     code, out, err = run_cli(study_tables.main, fill(argv, tmp_path), capsys)
@@ -88,7 +81,7 @@ def test_study_tables_refuses_each_bad_argument_with_one_line(not_a_study, tmp_p
 
 
 def test_study_tables_help_is_help_x01():
-    done = run("scripts/study_tables.py", "--help")
+    done = run("-m sleep_kd.studies.study_tables", "--help")
     assert done.returncode == 0 and "--noise AGREEMENT=FILE.json" in done.stdout and done.stderr == ""
 
 
@@ -99,7 +92,7 @@ def test_study_tables_names_what_a_truncated_result_lacks(tmp_path, capsys):
     cut.write_text(json.dumps(result))
     code, out, err = run_cli(study_tables.main, [cut], capsys)
     assert code == 2 and out == ""
-    assert one_line(err) == f"error: {cut}: not a complete kd_study.py result (KeyError: 'mean')"
+    assert one_line(err) == f"error: {cut}: not a complete kd_study result (KeyError: 'mean')"
 
 
 def test_study_tables_still_renders_the_committed_results(capsys):
@@ -110,12 +103,12 @@ def test_study_tables_still_renders_the_committed_results(capsys):
 def test_compare_studies_refuses_a_file_that_is_not_a_study_and_a_missing_strategy(not_a_study, capsys):
     plain = ROOT / "results" / "fast_training" / "plain.json"
     code, _, err = run_cli(compare_studies.main, [plain, not_a_study["other"]], capsys)
-    assert code == 2 and one_line(err) == f"error: {not_a_study['other']}: not a kd_study.py result (no 'rows')"
+    assert code == 2 and one_line(err) == f"error: {not_a_study['other']}: not a kd_study result (no 'rows')"
     code, _, err = run_cli(compare_studies.main, [plain, plain, "--strategy", "kd_temp"], capsys)
     assert code == 2 and one_line(err) == f"error: --strategy kd_temp: {plain} has no rows of it (it has ecg_base)"
 
 
-# --- kd_study.py: checked before the first run trains (X07, X08) -------------------------------
+# --- kd_study: checked before the first run trains (X07, X08) -------------------------------
 
 def study_argv(small_cohort, tmp_path, *extra) -> list[str]:
     return ["--data", small_cohort, "--folds", "3", "--contexts", "0", "--epochs", "1", "--set", TINY_MODEL,
@@ -136,8 +129,8 @@ def study_argv(small_cohort, tmp_path, *extra) -> list[str]:
     (["--only-folds", "3"], "--only-folds 3: expected a fold in 0..2 (--folds 3)"),
     (["--folds", "11"], "{cohort}: kfold with 11 folds (data.folds) needs at least 11 subjects, one per fold; the "
                         "cohort has 10"),
-    (["--mixed-precision", "fp64"], "kd_study.py: argument --mixed-precision: invalid choice: 'fp64' (choose from "
-                                    "'auto', 'no', 'fp16', 'bf16')"),
+    (["--mixed-precision", "fp64"], "sleep-kd study kd_study: argument --mixed-precision: invalid choice: 'fp64' "
+                                    "(choose from 'auto', 'no', 'fp16', 'bf16')"),
     (["--truth", "{tmp}/nowhere"], "--truth {tmp}/nowhere: no such folder"),
     (["--runs", "/sys/kd_runs"], "--runs /sys/kd_runs: folder /sys cannot be written (Permission denied)"),
 ])
@@ -155,7 +148,7 @@ def test_kd_study_refuses_a_bad_argument_before_anything_trains(small_cohort, tm
      "config key 'loss.sd.temperature' in --set is '1e300'; allowed: a finite number in (0, 100]"),
     (["--json", "{tmp}"], "--json {tmp}: {tmp} is a folder, expected a file name"),
     (["--data", "{tmp}/missing.h5"], "--data {tmp}/missing.h5: no such cohort file"),
-    (["--classes", "5"], "kd_seeds.py: argument --classes: invalid choice: 5 (choose from 3, 4)"),
+    (["--classes", "5"], "sleep-kd study kd_seeds: argument --classes: invalid choice: 5 (choose from 3, 4)"),
 ])
 def test_kd_seeds_refuses_a_bad_argument_before_the_teacher_trains(small_cohort, tmp_path, capsys, extra, message):
     argv = ["--data", small_cohort, "--runs", tmp_path / "runs", "--set", TINY_MODEL, *extra]
@@ -231,7 +224,7 @@ def test_per_epoch_features_of_a_context_model_are_its_encoders_on_each_window(c
     import numpy as np
 
     from sleep_kd.engine.restore import model_from_checkpoint
-    from sleep_kd.evaluation.embedding import bottleneck_features
+    from sleep_kd.metrics.embedding import bottleneck_features
     from sleep_kd.evaluation.scoring import predict_checkpoint
 
     scored = predict_checkpoint(context_run / "best", split="all", cpu=True, precision="no")
@@ -245,7 +238,7 @@ def test_per_epoch_features_of_a_context_model_are_its_encoders_on_each_window(c
 
 def test_a_figure_set_that_fails_midway_writes_no_file_v06(context_run, eeg_run, tmp_path, capsys, monkeypatch):
     """The IndexError came after the confusion matrices were written: now every panel is computed first."""
-    from sleep_kd.evaluation import embedding
+    from sleep_kd.metrics import embedding
 
     def fails(*args, **kwargs):
         raise InputError("the second model's features cannot be read")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sleep_kd.data.synthetic import plan_night, simulate_night
-from sleep_kd.data.synthetic import probe as P
+from sleep_kd.baselines import probe as P
 from sleep_kd.data.synthetic.stages import LABEL_2, LABEL_3, LABEL_4, LABEL_R, LABEL_W
 
 FS = 128.0

@@ -16,9 +16,9 @@ from sleep_kd.allocator import keep_freed_memory
 from sleep_kd.errors import ArgumentParser, cli_entry
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m sleep_kd.data.ingest") -> argparse.ArgumentParser:
     parser = ArgumentParser(
-        prog="python -m sleep_kd.data.ingest",
+        prog=prog,
         description="Turn PSG recordings into one HDF5 cohort file (EEG, ECG, scored epochs).",
     )
     parser.add_argument("--source", required=True, choices=list_sources(), help="recording layout")
@@ -63,8 +63,8 @@ def source_options(args: argparse.Namespace) -> dict:
 
 
 @cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "python -m sleep_kd.data.ingest") -> int:
+    args = build_parser(prog).parse_args(argv)
     keep_freed_memory()  # reuse freed signal buffers instead of faulting fresh pages (workers inherit it)
     summary = ingest(args.source, args.root, args.out, sfreq=args.sfreq, workers=args.workers,
                      strict=args.strict, progress=not args.no_progress, manifest=args.manifest, unscored=args.unscored,

@@ -198,7 +198,7 @@ def _read_channels(header: EdfHeader, names: list[str]) -> np.ndarray:
 
     Not preloaded: ``get_data`` then reads the samples straight into the one array returned,
     where a preload would fill MNE's own buffer first and copy out of it (1.5x slower on 8-h
-    nights; bench/README.md).
+    nights; docs/speed.md).
     """
     import mne
 

@@ -4,7 +4,7 @@
 whose EEG and ECG carry stage physiology, scored by a simulated human scorer, with the true
 hypnograms kept in ``truth/``. The EEG shows the stage clearly; the heart (:mod:`.heart`) only
 faintly, slowly and differently in each subject, calibrated against real beat annotations
-(issue 13, ``bench/README.md``). The command line is ``python -m sleep_kd.data.synthetic``.
+(``docs/data.md``). The command line is ``sleep-kd synthesize`` (or ``python -m sleep_kd.data.synthetic``).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from sleep_kd.errors import ArgumentParser, cli_entry
 from .cohort import generate_cohort
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="python -m sleep_kd.data.synthetic",
+def build_parser(prog: str = "python -m sleep_kd.data.synthetic") -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog=prog,
                      description="Write a synthetic PSG cohort laid out like MASS (SS1..SS5 folders, "
                                  "'<id> PSG.edf' + '<id> Base.edf', true hypnograms in truth/).")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
@@ -25,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "python -m sleep_kd.data.synthetic") -> int:
+    args = build_parser(prog).parse_args(argv)
     began = time.perf_counter()
     paths = generate_cohort(args.out, n_subjects=args.subjects, hours=args.hours, seed=args.seed,
                             sfreq=args.sfreq, workers=args.workers)

@@ -1,7 +1,7 @@
 """The heart-rate process: how fast the heart beats, second by second, through a night.
 
 Stage information in a real heart is faint, slow and individual (MIT-BIH Polysomnographic
-Database, issue 13: per-stage means within a few bpm of the night's median, within-stage SD of
+Database, PhysioNet: per-stage means within a few bpm of the night's median, within-stage SD of
 3-6 bpm, a 4-class logistic regression on heart-rate features at kappa 0.14-0.23). The rate here
 is therefore a sum of named components in bpm on a 4 Hz grid (:func:`rate_components`), of which
 the stage is only one:
@@ -42,7 +42,7 @@ class HeartRecipe:
     stage_offset_bpm: tuple = (8.0, 2.0, 0.0, -3.0, 3.0)
     """Mean heart rate per state W, N1, N2, N3, R above N2, for a subject of reactivity 1.
     Healthy sleepers: wake highest, NREM falling with depth, REM near wake (Trinder et al. 2001,
-    J Sleep Res 10:253); apnea patients show offsets of only 1-3 bpm (MIT-BIH PSG, issue 13)."""
+    J Sleep Res 10:253); apnea patients show offsets of only 1-3 bpm (MIT-BIH PSG)."""
     reactivity_range: tuple = (0.2, 1.6)
     """Uniform range of the factor on ``stage_offset_bpm``: how strongly (and whether) a
     subject's heart rate follows the stage."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.hypnogram import read_annotation_stages, read_text_stages
 from sleep_kd.data.ingest.pairing import SIGNAL_TOKENS, TEXT_SUFFIXES, is_hypnogram_file, pair_scorings
-from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source, unscored_epochs
+from sleep_kd.data.ingest.sources.base import Night, RecordingRef, register_source, unscored_epochs
 from sleep_kd.data.stages import Stage, stage_code_map
 from sleep_kd.errors import InputError
 

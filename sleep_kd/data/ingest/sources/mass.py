@@ -13,7 +13,7 @@ from typing import Sequence
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.edf_reader import EdfHeader
 from sleep_kd.data.ingest.hypnogram import read_annotation_stages
-from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source, unscored_epochs
+from sleep_kd.data.ingest.sources.base import Night, RecordingRef, register_source, unscored_epochs
 from sleep_kd.errors import InputError
 
 PSG_SUFFIX = " PSG.edf"

@@ -21,7 +21,7 @@ from pathlib import Path
 from sleep_kd.data.cohort_file import MODALITIES
 from sleep_kd.data.ingest import edf_reader
 from sleep_kd.data.ingest.nsrr_annotations import read_nsrr_stages
-from sleep_kd.data.ingest.sources import Night, RecordingRef, register_source, unscored_epochs
+from sleep_kd.data.ingest.sources.base import Night, RecordingRef, register_source, unscored_epochs
 from sleep_kd.data.stages import Stage
 from sleep_kd.errors import InputError
 
