@@ -168,9 +168,12 @@ def paired_table(pair: str) -> Callable[[Results], str]:
     return table
 
 
-def precision_table(results: Results) -> str:
-    """bf16 against fp32, paired by fold (the per-fold figures ``docs/precision.md`` reads)."""
-    report = results.get("precision_bf16_vs_fp32.json", keys=(), what="the bf16 against fp32 pairing")
+def precision_table(name: str) -> Callable[[Results], str]:
+    """bf16 against fp32, paired by fold, from ``name`` (the per-fold figures ``docs/precision.md`` reads)."""
+    return lambda results: _precision_rows(results.get(name, keys=(), what="the bf16 against fp32 pairing"))
+
+
+def _precision_rows(report: dict) -> str:
     lines = ["| student | folds | fp32 test kappa | bf16 test kappa | bf16 - fp32 [95 % CI] "
              "| vs true stages: bf16 - fp32 [95 % CI] |", "| --- | --- | --- | --- | --- | --- |"]
     for student, entry in report.items():
@@ -187,7 +190,9 @@ TABLES: dict[str, Callable[[Results], str]] = {
     "teacher_by_agreement": teacher_by_agreement_table, "temperature": temperature_table,
     "at_probe": at_probe_table, "kd_seeds": kd_seeds_table, "fast_training": paired_table("fast_training"),
     "compile": paired_table("compile"), "channels_last": paired_table("channels_last"),
-    "precision": precision_table,
+    "precision": precision_table("precision_bf16_vs_fp32.json"),
+    "precision_demo_after": precision_table("precision_bf16_vs_fp32_demo_after.json"),
+    "precision_demo_before": precision_table("precision_bf16_vs_fp32_demo_before.json"),
 }
 
 
