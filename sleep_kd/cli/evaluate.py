@@ -63,11 +63,13 @@ def check_arguments(args: argparse.Namespace) -> None:
     for checkpoint in checkpoints:
         check_record(checkpoint)
     if args.figures:  # one figure set needs one class list and one cohort: known before scoring
-        data = [checkpoint.config.get("data") or {} for checkpoint in checkpoints]
-        classes = sorted({str(d.get("n_classes")) for d in data})
+        from sleep_kd.data.preparation import read_preparation
+
+        data = [read_preparation(checkpoint.config, checkpoint=checkpoint.path) for checkpoint in checkpoints]
+        classes = sorted({str(d.n_classes) for d in data})
         if len(classes) > 1:
             raise InputError(f"--figures: the checkpoints predict different numbers of classes ({', '.join(classes)})")
-        cohorts = sorted({str(args.data or d.get("path")) for d in data})
+        cohorts = sorted({str(args.data or d.path) for d in data})
         if len(cohorts) > 1:
             raise InputError(f"--figures: the checkpoints were trained on different cohorts ({', '.join(cohorts)}); "
                              "pass --data to score all on one")

@@ -113,8 +113,10 @@ def true_stages(truth_dir: Path | None, checkpoint: Path, recordings: np.ndarray
         return None
     from sleep_kd.evaluation.truth import true_classes_of
 
-    data = json.loads((checkpoint / "config.json").read_text())["data"]
-    return true_classes_of(data["path"], truth_dir, recordings, epochs, n_classes=data["n_classes"])
+    from sleep_kd.data.preparation import read_preparation
+
+    data = read_preparation(json.loads((checkpoint / "config.json").read_text()), checkpoint=checkpoint)
+    return true_classes_of(data.path, truth_dir, recordings, epochs, n_classes=data.n_classes)
 
 
 def fold_probe(folder: Path, *, train_windows: int, truth_dir: Path | None) -> dict:

@@ -33,9 +33,11 @@ def train(strategy: str, out: Path, options: TrainOptions) -> Path:
 
 def truth_of(checkpoint: Path) -> Path | None:
     """``truth/`` beside the cohort a checkpoint was trained on (None if there is none)."""
+    from sleep_kd.data.preparation import read_preparation
     from sleep_kd.evaluation.truth import truth_beside
 
-    return truth_beside(json.loads((checkpoint / "config.json").read_text())["data"]["path"])
+    config = json.loads((checkpoint / "config.json").read_text())
+    return truth_beside(read_preparation(config, checkpoint=checkpoint).path)
 
 
 def summarise(results: dict[int, dict[str, dict]], metric: str) -> list[str]:
