@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sleep_kd.cli.train import TrainOptions, train
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
+from sleep_kd.hardware import MIXED_PRECISIONS
 from sleep_kd.studies.common import append_line
 
 VARIANTS = ("utime", "tcn", "gru", "transformer")  # utime: one window, no sequence model
@@ -36,13 +37,14 @@ def variant_options(variant: str, *, context: int, encoder_init: Path | None) ->
 
 
 def run_variant(variant: str, *, data: Path, runs: Path, epochs: int, context: int, strategy: str,
-                sets: list[str], encoder_init: Path | None = None, seed: int = 42) -> dict:
+                sets: list[str], encoder_init: Path | None = None, seed: int = 42,
+                mixed_precision: str = "auto") -> dict:
     """Train one variant; its last validation kappa and macro F1, seconds, kappa history and parameters."""
     from sleep_kd.engine.restore import model_from_checkpoint
 
     out = runs / f"{variant}-{seed}"
     options = TrainOptions.of("train.log_every=50", f"seed={seed}", *sets, data=data, cpu=True, epochs=epochs,
-                              out=out, runs=runs, mixed_precision="no")
+                              out=out, runs=runs, mixed_precision=mixed_precision)
     start = time.perf_counter()
     code = train(strategy, options + variant_options(variant, context=context, encoder_init=encoder_init))
     seconds = time.perf_counter() - start
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoder-init", type=Path,
                         help="single-window checkpoint that starts every context variant's encoder (paths.encoder_init)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one run per seed and variant")
+    parser.add_argument("--mixed-precision", default="auto", choices=MIXED_PRECISIONS,
+                        help="auto (default): what the trainer picks on this machine")
     parser.add_argument("--out", type=Path, default=Path("results/context.jsonl"),
                         help="JSON-lines file the result is appended to")
     args = parser.parse_args(argv)
@@ -88,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             for variant in args.variants:
                 results.setdefault(variant, []).append(run_variant(
                     variant, data=args.data, runs=Path(tmp), epochs=args.epochs, context=args.context,
-                    strategy=args.strategy, sets=args.set, encoder_init=args.encoder_init, seed=seed))
+                    strategy=args.strategy, sets=args.set, encoder_init=args.encoder_init, seed=seed,
+                    mixed_precision=args.mixed_precision))
     append_line(args.out, "context", {
         "data": str(args.data), "epochs": args.epochs, "context_epochs": args.context, "strategy": args.strategy,
-        "sets": args.set, "seeds": args.seeds, "encoder_init": str(args.encoder_init) if args.encoder_init else None,
+        "sets": args.set, "seeds": args.seeds, "mixed_precision": args.mixed_precision, "encoder_init": str(args.encoder_init) if args.encoder_init else None,
         "summary": summary_of(results, args.variants[0]), "runs": results})
     return 0
 

@@ -6,6 +6,21 @@ import pytest
 
 from tests.engine.conftest import _train_args, tiny_cohort  # noqa: F401  (the engine tests' tiny cohort)
 
+TINY_CONTEXT = dict(filters=[4, 8], pool_sizes=[10, 6], bottleneck_filters=16, sequence_width=8, sequence_layers=2)
+
+
+def tiny_context_model(sequence: str, *, context_epochs: int = 6):
+    """A small ``context_small`` in eval mode with a random head (a new model's head is zero: no context at all)."""
+    import torch
+
+    from sleep_kd.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("context_small", n_classes=4, context_epochs=context_epochs, sequence=sequence,
+                         **TINY_CONTEXT)
+    torch.nn.init.normal_(model.head.weight)
+    return model.eval()
+
 
 @pytest.fixture(scope="session")
 def tiny_runs(tiny_cohort, tmp_path_factory) -> Path:  # noqa: F811

@@ -5,17 +5,11 @@ import pytest
 import torch
 
 from sleep_kd.evaluation.live import live_logits
-from sleep_kd.models import create_model
 from sleep_kd.predict.scoring import score_night
-
-TINY = dict(filters=[4, 8], pool_sizes=[10, 6], bottleneck_filters=16, sequence_width=8, sequence_layers=2)
-
+from tests.predict.conftest import tiny_context_model
 
 def _model(sequence: str = "tcn_causal", *, context_epochs: int = 6):
-    torch.manual_seed(0)
-    model = create_model("context_small", n_classes=4, context_epochs=context_epochs, sequence=sequence, **TINY)
-    torch.nn.init.normal_(model.head.weight)  # a new model's head is zero: no context at all
-    return model.eval()
+    return tiny_context_model(sequence, context_epochs=context_epochs)
 
 
 def _night(n_epochs: int, seed: int = 0) -> np.ndarray:
