@@ -167,6 +167,24 @@ def scored_subjects(h5_path, train: list[str], *, count: int, seed: int) -> list
     return sorted(order[:count])
 
 
+def validation_subset(h5_path, val: list[str], *, count: int, seed: int) -> list[str]:
+    """The validation recordings of ``count`` of the validation split's subjects (``data.val_subjects``).
+
+    The subjects are shuffled once by ``seed`` (the split seed) and the first ``count`` kept, so a
+    smaller subset is inside a larger one. ``count`` 0, or at least the split's subjects, keeps them all.
+    Validation picks the best epoch and the distillation options; a subset makes it cheaper on a
+    large cohort and never touches the test split.
+    """
+    table = _cohort_subjects(Path(h5_path))
+    subjects = sorted({table[rid][0] for rid in val})
+    if count == 0 or count >= len(subjects):
+        return list(val)
+    order = list(subjects)
+    random.Random(f"val-subjects-{seed}").shuffle(order)
+    keep = set(order[:count])
+    return [rid for rid in val if table[rid][0] in keep]
+
+
 def unscored_recordings(h5_path, train: list[str], scored: list[str]) -> list[str]:
     """Training recordings used as nights nobody scored, sorted: those of the subjects not in
     ``scored``, and those the cohort stores unscored."""

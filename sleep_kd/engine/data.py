@@ -13,7 +13,8 @@ from torch.utils.data import DataLoader, Sampler
 
 from sleep_kd.data.dataset import CohortWindows
 from sleep_kd.data.sequences import CohortSequences
-from sleep_kd.data.splits import make_splits, scored_subjects, unscored_in_cohort, unscored_recordings
+from sleep_kd.data.splits import (make_splits, scored_subjects, unscored_in_cohort, unscored_recordings,
+                                  validation_subset)
 from sleep_kd.errors import InputError
 
 DEFAULT_COHORT_TAG = "synthetic-default"
@@ -45,8 +46,10 @@ def split_recordings(path: Path, config: Mapping) -> dict[str, list[str]]:
     data = config["data"]
     parts = make_splits(path, method=data["split"], seed=data["split_seed"], k=data["folds"], fold=data["fold"])
     nobody = unscored_in_cohort(path)  # nights nobody scored only ever train
-    return {name: [rid for rid in parts[name] if name == "train" or rid not in nobody]
-            for name in ("train", "val", "test")}
+    splits = {name: [rid for rid in parts[name] if name == "train" or rid not in nobody]
+              for name in ("train", "val", "test")}
+    splits["val"] = validation_subset(path, splits["val"], count=data["val_subjects"], seed=data["split_seed"])
+    return splits
 
 
 @dataclass(frozen=True)

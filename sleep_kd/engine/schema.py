@@ -247,6 +247,7 @@ SCHEMA: dict[str, Rule] = {
     "data.fold": Int(low=0, high=999, note="below data.folds"),
     "data.num_workers": Int(low=0, high=128),
     "data.scored_subjects": Int(low=0, high=100_000, note="0 = all; at most the training split's subjects"),
+    "data.val_subjects": Int(low=0, high=100_000, note="0 = all of the validation split's subjects"),
     "model.name": Choice(_models),
     "model.overrides": Options(),
     "model.context_epochs": Int(low=0, high=1440, note="0 for the preset's own length, else at least 1; "

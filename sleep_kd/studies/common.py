@@ -32,11 +32,13 @@ def train_run(strategy: str, out: Path, options: TrainOptions, *, study: str) ->
 
 
 def scores_on_split(checkpoint: Path, *, truth_dir: Path | None, split: str = "test",
-                    keys: tuple[str, ...] | None = None) -> dict[str, float]:
+                    keys: tuple[str, ...] | None = None, stages: tuple[str, ...] = ()) -> dict[str, float]:
     """A checkpoint's summary scores on a split of its cohort (CPU, in the precision it was trained in).
 
     Against the scored stages and, with ``truth_dir`` (the generator's ``truth/``), as ``true_<score>``
     against the true stages (:mod:`sleep_kd.evaluation.truth`). ``keys``: the scores kept (default all).
+    ``stages``: class names whose F1 against the scored stages is added as ``f1_<stage>`` (one pass
+    of the model serves all of it).
     """
     from sleep_kd.evaluation.scoring import predict_checkpoint
     from sleep_kd.evaluation.truth import scores_against_truth
@@ -48,6 +50,12 @@ def scores_on_split(checkpoint: Path, *, truth_dir: Path | None, split: str = "t
     scored = predict_checkpoint(checkpoint, split=split, cpu=True, precision="auto")
     predictions, dataset = scored.predictions, scored.dataset
     result = kept(summary_scores(predictions.y_true, predictions.y_pred, dataset.n_classes))
+    if stages:
+        from sleep_kd.metrics.scores import score_predictions
+
+        report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names)
+        result.update({f"f1_{stage}": report["per_class"][stage]["f1"] for stage in stages
+                       if stage in report["per_class"]})
     if truth_dir is not None:
         truth = scores_against_truth(predictions, dataset, truth_dir)
         result.update({f"true_{k}": v for k, v in kept(truth).items()})

@@ -1,7 +1,7 @@
 """Where the EEG teacher pays: the ECG student on a label budget of K scored training subjects.
 
     sleep-kd study label_budget --data COHORT.h5 [--truth DIR] [--folds 4] [--budgets 2 4 8 16 0]
-        [--contexts 0 20] [--causal-budgets 4 0] [--epochs 3] [--set KEY=VALUE ...]
+        [--contexts 0 20] [--causal-budgets 4 0] [--one-window-arms ...] [--epochs 3] [--set KEY=VALUE ...]
         [--runs DIR] [--out results/label_budget.json] [--only-folds 0 1]
 
 Subject-wise k-fold (test = fold f, validation = fold f+1, training = the rest). In each fold and
@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--causal-budgets", type=int, nargs="*", default=[4, 0],
                         help="budgets also run with the causal student at each context T > 0")
     parser.add_argument("--causal-set", default=CAUSAL_DEFAULT, help="the --set that makes a context model causal")
+    parser.add_argument("--one-window-arms", nargs="+", choices=ARMS, default=list(ARMS),
+                        help="arms also trained and scored with one window (ecg_base always: it warm-starts the "
+                             "context runs; default all)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="for every run")
     parser.add_argument("--runs", type=Path, default=Path("runs/label_budget"))
@@ -94,6 +97,9 @@ def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[d
     settings = {"data": str(args.data), "folds": args.folds, "fold": fold, "budget": budget, "context": context,
                 "causal": causal, "causal_set": args.causal_set if causal else None, "epochs": args.epochs,
                 "set": args.set}
+    arms = ARMS if context else tuple(arm for arm in ARMS if arm == "ecg_base" or arm in args.one_window_arms)
+    if not context and set(arms) != set(ARMS):
+        settings["arms"] = list(arms)
     saved = folder / "rows.json"
     if saved.is_file() and json.loads(saved.read_text()).get("settings") == settings:
         return json.loads(saved.read_text())["rows"]
@@ -112,7 +118,7 @@ def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[d
         train_run("eeg_base", folder / "eeg_base", base + warm_start(one_window / "eeg_base", context),
                   study="label_budget")
     rows = []
-    for arm in ARMS:
+    for arm in arms:
         teacher = TrainOptions.of(teacher=teachers[arm] / "best") if arm in teachers else TrainOptions()
         options = base + warm_start(one_window / "ecg_base", context) + teacher + student_extra
         metrics = train_run(arm, folder / arm, options, study="label_budget")
@@ -130,16 +136,9 @@ def warm_start(one_window_run: Path, context: int) -> TrainOptions:
 
 
 def test_scores(checkpoint: Path, args) -> dict:
-    """Kappa (scored and true stages) and per-stage F1 of a checkpoint on its test fold."""
-    from sleep_kd.evaluation.scoring import predict_checkpoint
-    from sleep_kd.metrics.scores import score_predictions
-
+    """Kappa (scored and true stages) and per-stage F1 of a checkpoint on its test fold (one pass)."""
     truth = args.truth if args.truth is not None else args.data.parent / "truth"
-    scores = scores_on_split(checkpoint, truth_dir=truth if truth.is_dir() else None, keys=METRICS)
-    predictions, dataset, _, _ = predict_checkpoint(checkpoint, split="test", cpu=True, precision="auto")
-    report = score_predictions(predictions.y_true, predictions.y_pred, class_names=dataset.class_names)
-    scores.update({f"f1_{stage}": report["per_class"][stage]["f1"] for stage in STAGES if stage in report["per_class"]})
-    return scores
+    return scores_on_split(checkpoint, truth_dir=truth if truth.is_dir() else None, keys=METRICS, stages=STAGES)
 
 
 def paired_changes(rows: list[dict]) -> list[dict]:

@@ -32,6 +32,19 @@ def test_the_budget_study_trains_every_arm_pairs_them_and_reuses_its_rows(six_ni
     assert json.loads((tmp_path / "b.json").read_text())["rows"] == first["rows"]
 
 
+def test_one_window_arms_limits_the_one_window_runs_to_those_asked(six_nights, tmp_path):
+    args = ["--data", str(six_nights), "--folds", "3", "--only-folds", "0", "--budgets", "1", "--contexts", "0",
+            "--causal-budgets", "--one-window-arms", "ecg_base", "--epochs", "1", "--set", TINY,
+            "--set", "train.max_steps=1", "--set", "train.batch_size=16",
+            "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "b.json")]
+    assert label_budget.main(args) == 0
+    rows = json.loads((tmp_path / "b.json").read_text())["rows"]
+    assert [r["strategy"] for r in rows] == ["ecg_base"]
+    folder = tmp_path / "runs" / "fold0" / "K1" / "context0"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["ecg_base", "eeg_base"]
+    assert json.loads((folder / "rows.json").read_text())["settings"]["arms"] == ["ecg_base"]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--folds", "2"], "--folds must be at least 3, got 2"),
     (["--budgets", "-1"], "--budgets takes numbers >= 0, got -1"),
