@@ -4,7 +4,7 @@ A forward pass allocates and frees feature maps of a few MB to tens of MB. With 
 (adaptive) thresholds, many of those blocks are mapped fresh from the kernel and handed back
 when freed, so every pass pays one page fault per 4 KiB it touches. On the 2-core VM this was
 1.15 million faults to score 7 nights and made fp32 scoring 1.47x and an fp32 training step
-1.28x slower (bench/README.md). Fixing both thresholds keeps freed blocks for reuse, as
+1.28x slower (docs/speed.md). Fixing both thresholds keeps freed blocks for reuse, as
 PyTorch's CUDA caching allocator does on the GPU: peak memory is unchanged, but the process does
 not shrink back after a peak of up to ``TRIM_THRESHOLD``.
 

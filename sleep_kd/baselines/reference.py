@@ -23,7 +23,7 @@ import numpy as np
 
 from sleep_kd.data import cohort_file as store
 from sleep_kd.data.stages import class_names, to_classes
-from sleep_kd.data.synthetic.truth import read_truth
+from sleep_kd.data.synthetic.truth import read_true_classes
 from sleep_kd.errors import InputError
 
 from .features import band_powers, hr_features, r_peaks, robust_scale, with_context
@@ -44,16 +44,6 @@ class NightFeatures:
     true: np.ndarray | None  # (n_epochs,) int, or None without truth files
 
 
-def _truth_classes(path: Path, n_epochs: int, scored_stage: np.ndarray) -> np.ndarray:
-    """4-class true stages from a truth CSV, checked against the file's scored stages."""
-    truth = read_truth(path)
-    if len(truth.true) != n_epochs:
-        raise InputError(f"{path}: {len(truth.true)} truth epochs, expected {n_epochs} as in the cohort file")
-    if not np.array_equal(truth.scored, scored_stage):
-        raise InputError(f"{path}: scored stages differ from the cohort file's (not this cohort's truth?)")
-    return to_classes(truth.true, 4)
-
-
 def night_features(handle, recording_id: str, sfreq: float, truth_dir: Path | None) -> NightFeatures:
     """Features of one recording of an open cohort file."""
     group = handle["recordings"][recording_id]
@@ -65,7 +55,7 @@ def night_features(handle, recording_id: str, sfreq: float, truth_dir: Path | No
     eeg = band_powers(group["eeg"][()], sfreq, epochs.onset, epochs.duration)
     truth = None
     if truth_dir is not None and (truth_dir / f"{recording_id}.csv").is_file():
-        truth = _truth_classes(truth_dir / f"{recording_id}.csv", len(stage), stage)
+        truth = read_true_classes(truth_dir, recording_id, scored_stage=stage, n_classes=4)
     return NightFeatures(recording_id, robust_scale(hr), robust_scale(eeg), hr[:, 0],
                          to_classes(stage, 4), truth)
 

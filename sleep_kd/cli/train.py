@@ -120,7 +120,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--cpu", action="store_true", help="force the CPU")
     parser.add_argument("--deterministic", action="store_true", help="deterministic algorithms (GPU runs)")
     parser.add_argument("--compile", action="store_true",
-                        help="torch.compile the trained network (pays off on long runs; see bench/README.md)")
+                        help="torch.compile the trained network (pays off on long runs; see docs/speed.md)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set train.lr=3e-4 (repeatable)")
     return parser

@@ -7,6 +7,7 @@ from typing import Mapping
 
 import torch
 
+from sleep_kd.data.preparation import read_preparation
 from sleep_kd.engine.checkpoint import Checkpoint, read_checkpoint
 from sleep_kd.errors import InputError
 from sleep_kd.models import create_model, model_from_config
@@ -103,7 +104,8 @@ def check_compatible(checkpoint: Checkpoint, *, role: str, n_classes: int,
     n_classes : the class count of the run that uses the checkpoint.
     model_config : the run's model config, when the checkpoint must have the same architecture.
     preparation : what its inputs must be: ``modality``, ``sfreq``, ``window_s``, ``normalization``
-        (compared with the checkpoint's ``data`` record, which must then be there).
+        (compared with the checkpoint's typed :class:`~sleep_kd.data.preparation.Preparation`, whose
+        ``data`` record must then be there).
     """
     theirs = checkpoint.config.get("model", {})
     if theirs.get("n_classes") != n_classes:
@@ -121,9 +123,10 @@ def check_compatible(checkpoint: Checkpoint, *, role: str, n_classes: int,
     if not isinstance(data, Mapping):
         raise InputError(f"{role} checkpoint {checkpoint.path} does not record how its inputs were prepared "
                          "(config.json has no 'data': modality, sampling rate, window, normalisation)")
+    recorded = read_preparation(checkpoint.config, checkpoint=checkpoint.path)
     keys = {"modality": "the strategy's " + ("teacher" if role == "teacher" else "student"),
             "sfreq": "the model's rate", "window_s": "data.window_s", "normalization": "data.normalization"}
     for key, source in keys.items():
-        if data.get(key) != preparation[key]:
-            raise InputError(f"{role} checkpoint {checkpoint.path} was trained with {key} {data.get(key)!r}, "
-                             f"this run needs {preparation[key]!r} ({source})")
+        if getattr(recorded, key) != preparation[key]:
+            raise InputError(f"{role} checkpoint {checkpoint.path} was trained with {key} "
+                             f"{getattr(recorded, key)!r}, this run needs {preparation[key]!r} ({source})")

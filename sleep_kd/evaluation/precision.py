@@ -6,7 +6,7 @@ from sleep_kd.errors import InputError
 from sleep_kd.hardware import MIXED_PRECISIONS, native_bf16
 
 PRECISIONS = MIXED_PRECISIONS  # the same four words as train.mixed_precision
-DEFAULT_BATCH = 128  # the fastest batch for scoring on a 2-core CPU, fp32 and bf16 (bench/README.md)
+DEFAULT_BATCH = 128  # the fastest batch for scoring on a 2-core CPU, fp32 and bf16 (docs/speed.md)
 
 
 def trained_precision(checkpoint_config: dict) -> str:

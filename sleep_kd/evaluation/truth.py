@@ -4,9 +4,9 @@ A synthetic cohort (:mod:`sleep_kd.data.synthetic`) knows each epoch's true stag
 stage its simulated scorer gave; the truth files hold both, one row per epoch of the recording
 (:mod:`sleep_kd.data.synthetic.truth`). Every figure "against the true stages" -- of a
 checkpoint's predictions, a probe, a reference classifier -- reads them through
-:func:`read_true_classes`, so each file is checked the same way: as many rows as the cohort has
+:func:`sleep_kd.data.synthetic.truth.read_true_classes` (in the data layer, so the reference
+pipeline reads them the same way), so each file is checked alike: as many rows as the cohort has
 epochs, and the same scored stages as the cohort file (else it is another cohort's truth).
-Only :mod:`sleep_kd.data` and :mod:`sleep_kd.metrics` are imported, so any layer may use it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from sleep_kd.data import cohort_file as store
-from sleep_kd.data.stages import to_classes
-from sleep_kd.data.synthetic.truth import read_truth
-from sleep_kd.errors import InputError
+from sleep_kd.data.synthetic.truth import read_true_classes
 from sleep_kd.metrics.scores import summary_scores
 
 TRUTH_FOLDER = "truth"  # beside the cohort file, as the generator and ingest leave it
@@ -29,28 +27,6 @@ def truth_beside(cohort: str | Path) -> Path | None:
     """The ``truth/`` folder beside a cohort file, or None where there is none (a real cohort)."""
     folder = Path(cohort).parent / TRUTH_FOLDER
     return folder if folder.is_dir() else None
-
-
-def read_true_classes(truth_dir: str | Path, recording_id: str, *, scored_stage: np.ndarray,
-                      n_classes: int) -> np.ndarray:
-    """True class of each epoch of one recording: (n_epochs,) int64, -1 where the truth is not a class.
-
-    Parameters
-    ----------
-    scored_stage : the cohort file's stage codes of the recording's epochs (n_epochs,), which the
-        truth file's ``scored_stage`` column must equal.
-
-    InputError, naming the file, when it is missing, has another number of epochs or other scored stages.
-    """
-    path = Path(truth_dir) / f"{recording_id}.csv"
-    if not path.is_file():
-        raise InputError(f"{truth_dir}: no truth file for recording {recording_id!r} (pass --truth DIR)")
-    truth = read_truth(path)
-    if len(truth.true) != len(scored_stage):
-        raise InputError(f"{path}: {len(truth.true)} truth epochs, expected {len(scored_stage)} as in the cohort file")
-    if not np.array_equal(truth.scored, np.asarray(scored_stage, dtype=truth.scored.dtype)):
-        raise InputError(f"{path}: scored stages differ from the cohort file's (not this cohort's truth?)")
-    return to_classes(truth.true, n_classes).astype(np.int64)
 
 
 def true_classes_of(cohort: str | Path, truth_dir: str | Path, recording_ids: Sequence[str],

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import check_context, check_report_path, mean_over_folds, run_record, write_report
+from sleep_kd.studies.common import check_context, check_report_path, mean_over_folds, teacher_cohort, write_report
 
 GROUPS = ("encoder", "bottleneck", "decoder", "final", "head")
 BATCH = 256
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(f"{args.runs}: no fold*/context{args.context} with eeg_base/best and feat_train-*/best "
                          "(a kd_study runs folder that trained feat_train?)")
     if args.truth is None:
-        beside = Path(run_record(folders[0])["path"]).parent / "truth"
+        beside = teacher_cohort(folders[0]).parent / "truth"
         args.truth = beside if beside.is_dir() else None
     per_fold = [fold_probe(f, train_windows=args.train_windows, truth_dir=args.truth) for f in folders]
     summary = mean_over_folds(per_fold)

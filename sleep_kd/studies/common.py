@@ -123,15 +123,20 @@ def check_report_path(out: Path | None) -> None:
     check_output_dir(out.parent, label=f"--out {out}")
 
 
-def run_record(folder: Path) -> dict:
-    """The ``data`` record of a fold's teacher checkpoint (where its cohort is), or one line naming the file."""
+def teacher_cohort(folder: Path) -> Path:
+    """The cohort file a fold's teacher checkpoint was trained on (its typed preparation's ``path``),
+    or one line naming the file."""
+    from sleep_kd.data.preparation import read_preparation
+
     path = folder / "eeg_base" / "best" / "config.json"
     try:
-        data = json.loads(path.read_text())["data"]
-        str(data["path"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise InputError(f"{path}: not a checkpoint record with data.path ({type(error).__name__}: {error})") from None
-    return data
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: not a checkpoint record ({type(error).__name__}: {error})") from None
+    preparation = read_preparation(record, checkpoint=path.parent)  # one line naming a bad key
+    if preparation.path is None:
+        raise InputError(f"{path}: the checkpoint does not record its cohort (data.path)")
+    return Path(preparation.path)
 
 
 def command_line(study: str, argv: list[str] | None) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import check_context, check_report_path, mean_over_folds, run_record, write_report
+from sleep_kd.studies.common import check_context, check_report_path, mean_over_folds, teacher_cohort, write_report
 
 BINS = 15
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if not folders:
         raise InputError(f"{args.runs}: no fold*/context{args.context}/eeg_base/best (a kd_study runs folder?)")
     if args.truth is None:
-        args.truth = Path(run_record(folders[0])["path"]).parent / "truth"
+        args.truth = teacher_cohort(folders[0]).parent / "truth"
     if not args.truth.is_dir():
         raise InputError(f"--truth {args.truth}: no such folder")
     per_split = {split: [fold_signal(f, split, args.truth, args.temperature) for f in folders]

@@ -117,7 +117,7 @@ ICE_LAKE = "fma avx avx2 avx512f avx512dq avx512bw avx512vl avx512_vnni"  # AVX-
 
 
 def test_an_avx512_cpu_without_avx512_bf16_is_not_native_although_onednn_says_bf16(cpu):
-    """oneDNN's check says yes on any AVX-512 CPU; there bf16 is emulated (0.76x of fp32, bench/README.md)."""
+    """oneDNN's check says yes on any AVX-512 CPU; there bf16 is emulated (0.76x of fp32, docs/speed.md)."""
     cpu(ICE_LAKE, onednn=True)
     assert hardware.cpu_runs_bf16_natively() is False
 

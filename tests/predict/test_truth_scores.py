@@ -10,7 +10,8 @@ from sleep_kd.data import cohort_file as store
 from sleep_kd.data.stages import to_classes
 from sleep_kd.data.synthetic.truth import read_truth
 from sleep_kd.errors import InputError
-from sleep_kd.evaluation.truth import (read_true_classes, scores_against_truth, true_classes_of, truth_beside)
+from sleep_kd.data.synthetic.truth import read_true_classes
+from sleep_kd.evaluation.truth import scores_against_truth, true_classes_of, truth_beside
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def test_r_peak_detector_finds_the_simulated_heart_rate(nights):
 def test_eeg_identifies_the_stage_far_better_than_ecg():
     nights = [simulate_night(plan_night(i), seed=21, hours=2.5, sfreq=FS) for i in range(10)]
     # Epoch alone. 2.5-h nights are mostly wake-to-deep-sleep, where the heart tells most (the
-    # full-night figures, kappa about 0.12, are in bench/README.md).
+    # full-night figures, kappa about 0.12, are in docs/data.md).
     scores = P.probe(nights, FS, context=0)
     assert scores["eeg_kappa_true"] > 0.75  # a good teacher
     assert scores["eeg_kappa_true"] > scores["ecg_kappa_true"] + 0.3

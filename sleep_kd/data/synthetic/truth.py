@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sleep_kd.data.stages import parse_stage, stage_code_map
+from sleep_kd.data.stages import parse_stage, stage_code_map, to_classes
+from sleep_kd.errors import InputError
 
 from .stages import LABELS
 
@@ -48,3 +49,25 @@ def read_truth(path: Path) -> Truth:
     def stages(column: str) -> np.ndarray:
         return np.array([int(parse_stage(r[column], codes=_RK)) for r in rows], dtype=np.int8)
     return Truth(np.array([float(r["onset_s"]) for r in rows]), stages("true_stage"), stages("scored_stage"))
+
+
+def read_true_classes(truth_dir: str | Path, recording_id: str, *, scored_stage: np.ndarray,
+                      n_classes: int) -> np.ndarray:
+    """True class of each epoch of one recording: (n_epochs,) int64, -1 where the truth is not a class.
+
+    Parameters
+    ----------
+    scored_stage : the cohort file's stage codes of the recording's epochs (n_epochs,), which the
+        truth file's ``scored_stage`` column must equal.
+
+    InputError, naming the file, when it is missing, has another number of epochs or other scored stages.
+    """
+    path = Path(truth_dir) / f"{recording_id}.csv"
+    if not path.is_file():
+        raise InputError(f"{truth_dir}: no truth file for recording {recording_id!r} (pass --truth DIR)")
+    truth = read_truth(path)
+    if len(truth.true) != len(scored_stage):
+        raise InputError(f"{path}: {len(truth.true)} truth epochs, expected {len(scored_stage)} as in the cohort file")
+    if not np.array_equal(truth.scored, np.asarray(scored_stage, dtype=truth.scored.dtype)):
+        raise InputError(f"{path}: scored stages differ from the cohort file's (not this cohort's truth?)")
+    return to_classes(truth.true, n_classes).astype(np.int64)

@@ -12,7 +12,7 @@ rounding, ``tests/deploy/test_for_scoring.py``):
 - the convolution after a decoder's concatenation runs as two convolutions, one per input part,
   summed: the concatenation is never built.
 
-The speed figures are in bench/README.md (``bench/score.py``).
+The speed figures per machine are in bench/README.md (``python -m bench.score``).
 """
 
 from __future__ import annotations

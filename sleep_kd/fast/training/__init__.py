@@ -4,7 +4,7 @@ The swapped layers compute the same function (to float rounding) with less work 
 network's own Parameters under the same names, so a run trained this way loads, scores and
 resumes as the plain network (``train.fast_training: false`` trains the plain network itself, for
 comparison). Unlike a scoring form (a frozen copy, BatchNorm folded, eval only), they train:
-gradients and BatchNorm statistics are the plain network's. bench/README.md has the measured
+gradients and BatchNorm statistics are the plain network's. docs/speed.md has the measured
 speed-ups.
 
 - ``DecoderLevel``: its nearest upsampling and the convolution after it, as one convolution over

@@ -14,7 +14,7 @@ class Conv1dAsConv2d(nn.Conv1d):
     function. In eager mode it is the Conv1d (oneDNN runs a 1-D convolution as a 2-D one anyway).
     Under ``torch.compile`` it lets inductor's layout optimisation, which handles 4-D convolutions,
     run the network in channels-last memory and fuse ReLU and BatchNorm over that layout
-    (bench/README.md has the measured step).
+    (docs/speed.md has the measured step).
     """
 
     @staticmethod
