@@ -24,7 +24,7 @@ SUBCOMMANDS = {
     "ingest": Subcommand("sleep_kd.data.ingest.__main__", "turn PSG recordings into one HDF5 cohort file"),
     "split": Subcommand("sleep_kd.data.splits", "split a cohort file's recordings by subject"),
     "train": Subcommand("sleep_kd.cli.train", "train one strategy (eeg_base, ecg_base, feat_train, feat_temp, "
-                                               "feat_wce, kd_temp)"),
+                                               "feat_wce, kd_temp; the control ecg_self)"),
     "evaluate": Subcommand("sleep_kd.cli.evaluate", "score checkpoints on a split of their cohort, side by side"),
     "predict": Subcommand("sleep_kd.predict.__main__", "stage nights nobody has scored: hypnograms, figure, "
                                                        "sleep statistics"),

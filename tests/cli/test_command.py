@@ -51,6 +51,16 @@ def test_help_lists_every_job_and_every_study(capsys):
     assert listed(out) == list(EVERY_STUDY) == list(STUDIES)
 
 
+def test_the_help_of_train_names_every_registered_strategy(capsys):
+    from sleep_kd.strategies.registry import list_strategies
+
+    _, out, _ = run_main(["--help"], capsys)
+    line = next(row for row in out.splitlines() if row.strip().startswith("train "))
+    _, train_help, _ = run_main(["train", "--help"], capsys)
+    for name in list_strategies(controls=True):
+        assert name in line and name in train_help
+
+
 @pytest.mark.parametrize("words", EVERY_COMMAND, ids=" ".join)
 def test_every_subcommand_has_help(words, capsys):
     code, out, err = run_main([*words, "--help"], capsys)
