@@ -17,6 +17,8 @@ STUDIES = {
                                                         "ecg_base"),
     "label_budget": Subcommand("sleep_kd.studies.label_budget", "the ECG student with K scored training subjects: "
                                                                 "where the teacher pays"),
+    "label_budget_figure": Subcommand("sleep_kd.studies.label_budget_report", "the label-budget study's figure, "
+                                                                              "made from its JSON"),
     "teacher_signal": Subcommand("sleep_kd.studies.teacher_signal", "what the EEG teacher gives: agreement, "
                                                                     "calibration, softness of its targets"),
     "at_probe": Subcommand("sleep_kd.studies.at_probe", "what attention transfer moves into the ECG encoder"),

@@ -2,7 +2,7 @@
 
     sleep-kd study label_budget --data COHORT.h5 [--truth DIR] [--folds 4] [--budgets 2 4 8 16 0]
         [--contexts 0 20] [--causal-budgets 4 0] [--one-window-arms ...] [--epochs 3] [--set KEY=VALUE ...]
-        [--runs DIR] [--out results/label_budget.json] [--only-folds 0 1]
+        [--runs DIR] [--out results/label_budget.json] [--only-folds 0 1] [--report-only]
 
 Subject-wise k-fold (test = fold f, validation = fold f+1, training = the rest). In each fold and
 for each budget K (``data.scored_subjects``; 0 = every training subject), the training subjects
@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, default=Path("runs/label_budget"))
     parser.add_argument("--out", type=Path, default=Path("results/label_budget.json"))
     parser.add_argument("--only-folds", type=int, nargs="+", help="run these folds only (a partial study)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: write the result from the rows already kept, naming the pieces missing")
     args = parser.parse_args(argv)
     check_args(args)
     return args
@@ -90,8 +92,9 @@ def check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--only-folds {args.only_folds}: folds run from 0 to {args.folds - 1}")
 
 
-def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[dict]:
-    """Train (or reuse) the arms of one fold, budget and context; one row per arm with its test scores."""
+def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[dict] | None:
+    """Train (or reuse) the arms of one fold, budget and context; one row per arm with its test scores.
+    With ``--report-only``, None where the piece has not been run with these settings."""
     tag = "causal" if causal else "bidirectional"
     folder = args.runs / f"fold{fold}" / f"K{budget or 'all'}" / f"context{context}" / (tag if context else "")
     settings = {"data": str(args.data), "folds": args.folds, "fold": fold, "budget": budget, "context": context,
@@ -103,6 +106,8 @@ def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[d
     saved = folder / "rows.json"
     if saved.is_file() and json.loads(saved.read_text()).get("settings") == settings:
         return json.loads(saved.read_text())["rows"]
+    if args.report_only:
+        return None
     base = TrainOptions.of("data.split=kfold", f"data.folds={args.folds}", f"data.fold={fold}",
                            f"data.scored_subjects={budget}", *args.set, data=args.data, epochs=args.epochs)
     one_window = args.runs / f"fold{fold}" / f"K{budget or 'all'}" / "context0"
@@ -149,10 +154,10 @@ def paired_changes(rows: list[dict]) -> list[dict]:
         mine = [r for r in rows if (r["budget"], r["context_epochs"], r["causal"]) == (budget, context, causal)]
         by_arm = {arm: {r["fold"]: r["test"] for r in mine if r["strategy"] == arm} for arm in ARMS}
         entry = {"budget": budget, "context_epochs": context, "causal": causal,
-                 "means": {arm: {score: interval([t[score] for t in tests.values()])["mean"]
-                                 for score in ("kappa", "true_kappa", *(f"f1_{s}" for s in STAGES))
-                                 if tests and all(score in t for t in tests.values())}
-                           for arm, tests in by_arm.items()}}
+                 "arms": {arm: {score: interval([t[score] for t in tests.values()])
+                                for score in ("kappa", "true_kappa", *(f"f1_{s}" for s in STAGES))
+                                if tests and all(score in t for t in tests.values())}
+                          for arm, tests in by_arm.items() if tests}}
         for control in ("ecg_base", "ecg_self"):
             folds = sorted(set(by_arm["kd_temp"]) & set(by_arm[control]))
             for score in ("kappa", "true_kappa"):
@@ -167,15 +172,19 @@ def paired_changes(rows: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
-    rows = []
+    rows, missing = [], []
     for fold in args.only_folds or range(args.folds):
         for budget in args.budgets:
             for context in args.contexts:
-                rows += arm_rows(args, fold, budget, context, causal=False)
-                if context and budget in args.causal_budgets:
-                    rows += arm_rows(args, fold, budget, context, causal=True)
-    result = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-              "seconds": time.perf_counter() - start, "rows": rows, "changes": paired_changes(rows)}
+                for causal in (False, True) if context and budget in args.causal_budgets else (False,):
+                    piece = arm_rows(args, fold, budget, context, causal=causal)
+                    if piece is None:
+                        missing.append({"fold": fold, "budget": budget, "context_epochs": context, "causal": causal})
+                    else:
+                        rows += piece
+    result = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "report_only"},
+              "seconds": time.perf_counter() - start, "rows": rows, "changes": paired_changes(rows),
+              "missing": missing}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     for entry in result["changes"]:
@@ -185,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"context {entry['context_epochs']}" + (" causal" if entry["causal"] else ""))
             print(f"K={entry['budget'] or 'all'} {form}: kd_temp - ecg_base kappa {change['mean']:+.3f} "
                   f"[{change['low']:+.3f}, {change['high']:+.3f}] over {change['n']} folds")
+    if missing:
+        print(f"{len(missing)} pieces not run yet with these settings (listed under 'missing'), e.g. fold "
+              f"{missing[0]['fold']} K={missing[0]['budget'] or 'all'} context {missing[0]['context_epochs']}")
     print(f"wrote {args.out}")
     return 0
 

@@ -30,6 +30,27 @@ def test_the_budget_study_trains_every_arm_pairs_them_and_reuses_its_rows(six_ni
     assert changes[(8, True)]["kd_temp_minus_ecg_self_kappa"]["n"] == 1
     assert label_budget.main(args) == 0  # the same settings again: every row is reused, nothing trains
     assert json.loads((tmp_path / "b.json").read_text())["rows"] == first["rows"]
+    assert first["missing"] == []
+    report_only = [a if a != "0" or args[i - 1] != "--only-folds" else "1" for i, a in enumerate(args)]
+    assert label_budget.main([*report_only, "--report-only"]) == 0  # fold 1 never ran: listed, not trained
+    partial = json.loads((tmp_path / "b.json").read_text())
+    assert partial["rows"] == [] and len(partial["missing"]) == 3 and not (tmp_path / "runs" / "fold1").exists()
+    _check_report(first, tmp_path)
+
+
+def _check_report(result, tmp_path):
+    """The table and the figure made from the study's JSON."""
+    from sleep_kd.studies import label_budget_report
+
+    table = label_budget_report.budget_table(result).splitlines()
+    assert table[2].startswith("| student | K scored | folds | ECG base | ECG self-training | KD-Temp |")
+    assert [row.split(" | ")[0] for row in table[4:]] == ["| one window", "| context 8", "| context 8, causal"]
+    assert all(row.split(" | ")[1:3] == ["1", "1"] for row in table[4:])
+    assert len(label_budget_report.stage_table(result).splitlines()) == 2 + 9
+    out, saved = tmp_path / "figure.png", tmp_path / "first.json"
+    saved.write_text(json.dumps(result))
+    assert label_budget_report.main(["--result", str(saved), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_one_window_arms_limits_the_one_window_runs_to_those_asked(six_nights, tmp_path):
