@@ -203,6 +203,7 @@ TABLES: dict[str, Callable[[Results], str]] = {
     "compile": paired_table("compile"), "channels_last": paired_table("channels_last"),
     "precision": precision_table("precision_bf16_vs_fp32.json"),
     "precision_demo_after": precision_table("precision_bf16_vs_fp32_demo_after.json"),
+    "precision_demo_before": precision_table("precision_bf16_vs_fp32_demo_before.json"),
     "label_budget": label_budget_table("kappa"), "label_budget_true": label_budget_table("true_kappa"),
     "label_budget_stages": label_budget_table("stages"),
 }
