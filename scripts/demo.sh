@@ -15,9 +15,9 @@
 # time: docs/demo.md.
 #   MODEL=utime_small bash scripts/demo.sh   trains the one-window chain instead (3 x 5,000 each).
 #   EPOCHS=4 WINDOWS=6000 bash scripts/demo.sh   sets the students' budget (defaults 3 and 5000).
-# Precision: auto (the default) trains in fp32 on every machine: bf16 autocast spoils the ECG
-# students, natively or not (docs/precision.md); the first lines of each run say so. Pass
-# --mixed-precision bf16 to train in bf16 anyway.
+# Precision: auto (the default) trains in fp32 on every machine: bf16 autocast bends the ECG
+# students' gradients, natively or not (docs/precision.md); the first lines of each run say so. Pass
+# the option --mixed-precision with the value bf16 to train in bf16 anyway.
 #   bash scripts/demo.sh            (extra arguments go to every train_loop.py call)
 set -euo pipefail
 cd "$(dirname "$0")/.."

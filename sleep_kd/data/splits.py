@@ -175,9 +175,11 @@ def validation_subset(h5_path, val: list[str], *, count: int, seed: int) -> list
     Validation picks the best epoch and the distillation options; a subset makes it cheaper on a
     large cohort and never touches the test split.
     """
+    if count == 0:  # the default: no pass over the cohort's recording attributes
+        return list(val)
     table = _cohort_subjects(Path(h5_path))
     subjects = sorted({table[rid][0] for rid in val})
-    if count == 0 or count >= len(subjects):
+    if count >= len(subjects):
         return list(val)
     order = list(subjects)
     random.Random(f"val-subjects-{seed}").shuffle(order)

@@ -123,6 +123,12 @@ def check_report_path(out: Path | None) -> None:
     check_output_dir(out.parent, label=f"--out {out}")
 
 
+def check_cohort_file(path: Path, *, flag: str = "--data") -> None:
+    """A study's cohort argument names a file, or one line: ``--data PATH: no such cohort file``."""
+    if not Path(path).is_file():
+        raise InputError(f"{flag} {path}: no such cohort file")
+
+
 def teacher_cohort(folder: Path) -> Path:
     """The cohort file a fold's teacher checkpoint was trained on (its typed preparation's ``path``),
     or one line naming the file."""

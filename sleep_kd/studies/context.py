@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from sleep_kd.cli.train import TrainOptions, train
-from sleep_kd.errors import ArgumentParser, InputError, cli_entry
+from sleep_kd.errors import ArgumentParser, cli_entry
 from sleep_kd.hardware import MIXED_PRECISIONS
-from sleep_kd.studies.common import append_line
+from sleep_kd.studies.common import append_line, check_cohort_file
 
 VARIANTS = ("utime", "tcn", "gru", "transformer")  # utime: one window, no sequence model
 
@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/context.jsonl"),
                         help="JSON-lines file the result is appended to")
     args = parser.parse_args(argv)
-    if not args.data.is_file():
-        raise InputError(f"--data {args.data}: no such cohort file")
+    check_cohort_file(args.data)
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="sleep_kd_context_") as tmp:
         for seed in args.seeds:  # variants inside seeds: each seed's runs are close in time (a shared machine)

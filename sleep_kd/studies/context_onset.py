@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import append_line
+from sleep_kd.errors import ArgumentParser, cli_entry
+from sleep_kd.studies.common import append_line, check_cohort_file
 
 N_CLASSES = 4
 
@@ -135,8 +135,7 @@ def kappa_curve(run: OnsetRun) -> list[tuple[int, float]]:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.data.is_file():
-        raise InputError(f"--data {args.data}: no such cohort file")
+    check_cohort_file(args.data)
     began = time.perf_counter()
     curve = kappa_curve(OnsetRun(args))
     append_line(args.out, "context_onset", {

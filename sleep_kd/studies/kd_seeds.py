@@ -19,7 +19,7 @@ import numpy as np
 
 from sleep_kd.cli.train import TrainOptions, resolve
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import scores_on_split, train_run
+from sleep_kd.studies.common import check_cohort_file, scores_on_split, train_run
 
 STUDENTS = ("ecg_base", "kd_temp", "feat_train", "feat_temp", "feat_wce")
 COMPARED = ("kd_temp", "feat_temp", "feat_wce")
@@ -56,8 +56,8 @@ def check_plan(args, common: TrainOptions) -> None:
     """Every run's training options and the output locations, checked before the first run trains."""
     from sleep_kd.engine.outputs import check_output_dir, check_output_file
 
-    if args.data is not None and not Path(args.data).is_file():
-        raise InputError(f"--data {args.data}: no such cohort file")
+    if args.data is not None:
+        check_cohort_file(args.data)
     if len(set(args.seeds)) != len(args.seeds):
         raise InputError(f"--seeds {' '.join(map(str, args.seeds))}: each seed once (a seed's runs share a folder)")
     for seed in args.seeds:

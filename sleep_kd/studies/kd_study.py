@@ -41,7 +41,7 @@ from pathlib import Path
 
 from sleep_kd.cli.train import TrainOptions, resolve
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import METRICS, command_line, machine, scores_on_split, train_run
+from sleep_kd.studies.common import METRICS, check_cohort_file, command_line, machine, scores_on_split, train_run
 from sleep_kd.studies.grid import candidates, loss_options, parse_grid
 from sleep_kd.studies.kd_summary import STUDENTS, summarise
 
@@ -269,8 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.data.is_file():
-        raise InputError(f"--data {args.data}: no such cohort file")
+    check_cohort_file(args.data)
     if args.folds < 3:
         raise InputError(f"--folds {args.folds}: kfold needs k >= 3 (test, validation and training folds)")
     grid = parse_grid(args.grid)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from sleep_kd.cli.train import TrainOptions
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import METRICS, interval, scores_on_split, train_run
+from sleep_kd.studies.common import METRICS, check_cohort_file, interval, scores_on_split, train_run
 
 ARMS = ("ecg_base", "ecg_self", "kd_temp")
 STAGES = ("Light", "Deep", "REM")
@@ -71,8 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace) -> None:
     """Every argument checked before any training (one line, exit 2)."""
-    if not args.data.is_file():
-        raise InputError(f"--data {args.data}: no such cohort file")
+    check_cohort_file(args.data)
     if args.folds < 3:
         raise InputError(f"--folds must be at least 3, got {args.folds}")
     for name in ("budgets", "contexts", "causal_budgets"):
