@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The main job: set up, build the embedded synthetic cohort, train the whole 4-class chain
-# (eeg_base, feat_train, feat_temp, ecg_base, feat_wce, kd_temp) with night context (context_small:
-# the seed's U-Time per 30-s epoch, a dilated convolution over 20 epochs = 10 minutes; the teacher
-# has the same context), evaluate, print the table with the reference pipeline first.
+# The main job: set up, build the embedded synthetic cohort, train the 4-class chain with night
+# context (context_small: the seed's U-Time per 30-s epoch, a dilated convolution over 20 epochs =
+# 10 minutes; the teacher has the same context), evaluate, print the table with the reference
+# pipeline first, then what one run can show and what it cannot (sleep-kd study demo_note).
+#
+# It trains the comparison the studies support (night context: the ECG base with one window and
+# with 20 epochs) and the one they do not (the EEG teacher: eeg_base and kd_temp); ALL=1 adds the
+# attention-transfer students (feat_train, feat_temp, feat_wce: all six strategies, ~60 % longer).
 #
 # Recipe (docs/context.md, "The recipe"): first a one-window EEG and a one-window ECG baseline;
 # every context model then starts its per-epoch encoder from one of them (paths.encoder_init):
@@ -15,6 +19,7 @@
 # time: docs/demo.md.
 #   MODEL=utime_small bash scripts/demo.sh   trains the one-window chain instead (3 x 5,000 each).
 #   EPOCHS=4 WINDOWS=6000 bash scripts/demo.sh   sets the students' budget (defaults 3 and 5000).
+#   ALL=1 bash scripts/demo.sh   trains all six strategies.
 # Precision: auto (the default) trains in fp32 on every machine: bf16 autocast bends the ECG
 # students' gradients, natively or not (docs/precision.md); the first lines of each run say so. Pass
 # the option --mixed-precision with the value bf16 to train in bf16 anyway.
@@ -28,10 +33,15 @@ model="${MODEL:-context_small}"
 budget=(--classes 4 --epochs "${EPOCHS:-3}" --set data.split=kfold --set "train.windows_per_epoch=${WINDOWS:-5000}")
 train() { "$py" train_loop.py "${budget[@]}" "$@"; }
 one="runs/synthetic-default/4class"  # the one-window runs (MODEL=utime_small's own root)
+students=(ecg_base kd_temp)
+rows_feat=()
+if [ "${ALL:-0}" = 1 ]; then
+  # feat_temp pulls in its prerequisites (eeg_base teacher, feat_train student) and says so.
+  students=(feat_temp ecg_base feat_wce kd_temp)
+fi
 if [ "$model" = utime_small ]; then
   runs="$one"
-  # feat_temp pulls in its prerequisites (eeg_base teacher, feat_train student) and says so.
-  for strategy in feat_temp ecg_base feat_wce kd_temp; do
+  for strategy in eeg_base "${students[@]}"; do
     train --strategy "$strategy" --model utime_small --runs runs "$@"
   done
   rows=("$runs/ecg_base/best")
@@ -46,13 +56,15 @@ else
   train --strategy ecg_base --model utime_small --runs runs --epochs 4 --set train.windows_per_epoch=6000 "$@"
   train --strategy eeg_base --model "$model" --runs "$root" --set "paths.encoder_init=$one/eeg_base/best" "${eeg[@]}" "$@"
   # feat_temp trains feat_train first (from the same ECG encoder) and finds the context eeg_base.
-  for strategy in feat_temp ecg_base feat_wce kd_temp; do
+  for strategy in "${students[@]}"; do
     train --strategy "$strategy" --model "$model" --runs "$root" --set "paths.encoder_init=$one/ecg_base/best" "$@"
   done
   rows=("$runs/ecg_base/best" "$one/ecg_base/best")  # the students are measured against the first: context
 fi
 "$py" -m sleep_kd.cli reference | tee "$runs/reference.txt"
+[ "${ALL:-0}" = 1 ] && rows_feat=("$runs/feat_wce/best" "$runs/feat_temp/best")
 "$py" evaluate.py "$runs/eeg_base/best" --compare "${rows[@]}" "$runs/kd_temp/best" \
-  "$runs/feat_wce/best" "$runs/feat_temp/best" --json "$runs/comparison.json" | tee "$runs/comparison.txt" \
+  "${rows_feat[@]}" --json "$runs/comparison.json" | tee "$runs/comparison.txt" \
   | sed -n '/^model /,$p'
+"$py" -m sleep_kd.cli study demo_note
 echo "[sleep_kd] the whole chain took $(( $(date +%s) - start )) s (after setup); reports in $runs/comparison.*"

@@ -19,6 +19,8 @@ STUDIES = {
                                                                 "where the teacher pays"),
     "label_budget_figure": Subcommand("sleep_kd.studies.label_budget_report", "the label-budget study's figure, "
                                                                               "made from its JSON"),
+    "demo_note": Subcommand("sleep_kd.studies.demo_note", "what one demo run can show and what it cannot, "
+                                                          "from the studies' results"),
     "teacher_signal": Subcommand("sleep_kd.studies.teacher_signal", "what the EEG teacher gives: agreement, "
                                                                     "calibration, softness of its targets"),
     "at_probe": Subcommand("sleep_kd.studies.at_probe", "what attention transfer moves into the ECG encoder"),

@@ -20,7 +20,7 @@ from sleep_kd.engine.interrupt import TrainingInterrupted
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ("synthesize", "ingest", "split", "train", "evaluate", "predict", "reference", "study")
-EVERY_STUDY = ("kd_study", "kd_seeds", "label_budget", "label_budget_figure", "teacher_signal", "at_probe", "relabel_cohort", "study_tables",
+EVERY_STUDY = ("kd_study", "kd_seeds", "label_budget", "label_budget_figure", "demo_note", "teacher_signal", "at_probe", "relabel_cohort", "study_tables",
                "compare_studies", "results_page", "context", "context_onset")
 EVERY_COMMAND = [[name] for name in JOBS] + [["study", name] for name in EVERY_STUDY]
 
