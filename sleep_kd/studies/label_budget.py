@@ -35,7 +35,8 @@ from pathlib import Path
 
 from sleep_kd.cli.train import TrainOptions
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import METRICS, check_cohort_file, interval, scores_on_split, train_run
+from sleep_kd.studies.common import (METRICS, check_cohort_file, command_line, interval, machine, scores_on_split,
+                                    train_run)
 
 ARMS = ("ecg_base", "ecg_self", "kd_temp")
 STAGES = ("Light", "Deep", "REM")
@@ -182,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         rows += piece
     result = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "report_only"},
-              "seconds": time.perf_counter() - start, "rows": rows, "changes": paired_changes(rows),
+              "command": command_line("label_budget", argv), "machine": machine(), "seconds": time.perf_counter() - start,
+              # each row's fold_seconds is its piece's training time shared over the piece's rows
+              "train_seconds": sum(row["fold_seconds"] for row in rows),
+              "rows": rows, "changes": paired_changes(rows),
               "missing": missing}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

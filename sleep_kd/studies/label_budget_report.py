@@ -52,7 +52,19 @@ def budget_table(result: dict, *, score: str = "kappa") -> str:
         lines.append(f"| {form_name(entry)} | {budget_name(entry['budget'])} | {folds} | {' | '.join(means)} | "
                      f"{cell(entry.get(f'kd_temp_minus_ecg_base_{score}'))} | "
                      f"{cell(entry.get(f'kd_temp_minus_ecg_self_{score}'))} |")
-    return f"Test kappa against the {against}, mean over folds.\n\n" + "\n".join(lines)
+    return f"Test kappa against the {against}, mean over folds.\n\n" + "\n".join(lines) + missing_text(result)
+
+
+def missing_text(result: dict) -> str:
+    """A paragraph naming the folds of each K not run yet (a partial study); empty when complete."""
+    missing: dict[int, set[int]] = {}
+    for piece in result.get("missing", []):
+        missing.setdefault(piece["budget"], set()).add(piece["fold"])
+    if not missing:
+        return ""
+    parts = [f"K={budget_name(b)}: fold{'s' if len(f) > 1 else ''} {', '.join(map(str, sorted(f)))}"
+             for b, f in sorted(missing.items(), key=lambda item: item[0] or math.inf)]
+    return f"\n\nNot run yet (a partial study; the folds column says how many each row holds): {'; '.join(parts)}."
 
 
 def stage_table(result: dict) -> str:
@@ -100,9 +112,10 @@ def draw(result: dict, out: Path) -> Path:
             ax.set_xlabel("K scored training subjects")
             ax.set_ylabel("test kappa vs " + ("true stages" if score == "true_kappa" else "scored stages"))
             ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8, loc="lower right")
+    max(axes[0], key=lambda ax: len(ax.get_lines())).legend(fontsize=8, loc="lower right")  # the panel with every arm
     folds = sorted({r["fold"] for r in result["rows"]})
-    fig.suptitle(f"ECG student on a label budget: mean over {len(folds)} fold(s), 95 % interval shaded", fontsize=10)
+    fig.suptitle(f"ECG student on a label budget: mean over up to {len(folds)} folds, 95 % interval over folds "
+                 f"shaded (none where one fold)", fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

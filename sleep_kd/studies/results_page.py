@@ -258,7 +258,27 @@ def summary(results: Results) -> str:
              f"{number(study['reference']['kappa']['ecg/context/scored'])} | -")]
     lines = [f"| test kappa, 4 classes, default synthetic cohort | mean over {folds} folds | "
              "change, paired by fold (95 % interval) |", "| --- | --- | --- |"]
-    return "\n".join(lines + [f"| {name} | {value} |" for name, value in rows])
+    table = "\n".join(lines + [f"| {name} | {value} |" for name, value in rows])
+    if not (results.folder / LABEL_BUDGET).is_file():
+        return table
+    return table + "\n\n" + budget_summary(results.get(LABEL_BUDGET, keys=("rows", "changes"),
+                                                         what="a label_budget result"))
+
+
+def budget_summary(result: dict) -> str:
+    """The README's label-budget table: per context form and K, the ECG base and KD-Temp's two paired changes."""
+    from sleep_kd.studies.label_budget_report import _ordered, budget_name, form_name, missing_text
+
+    lines = ["| few scored nights (label-budget study): student, K scored training subjects | folds | ECG base | KD-Temp - ECG base "
+             "| KD-Temp - self-training |", "| --- | --- | --- | --- | --- |"]
+    for entry in _ordered(result["changes"]):
+        if not entry["context_epochs"] or "ecg_base" not in entry.get("arms", {}):
+            continue
+        base = entry["arms"]["ecg_base"]["kappa"]
+        lines.append(f"| {form_name(entry)}, K = {budget_name(entry['budget'])} | {base['n']} | {mean(base)} | "
+                     f"{cell(entry.get('kd_temp_minus_ecg_base_kappa'))} | "
+                     f"{cell(entry.get('kd_temp_minus_ecg_self_kappa'))} |")
+    return "\n".join(lines) + missing_text(result)
 
 
 def with_summary(readme: str, table: str, *, readme_path: Path) -> str:
