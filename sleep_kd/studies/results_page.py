@@ -278,7 +278,16 @@ def budget_summary(result: dict) -> str:
         lines.append(f"| {form_name(entry)}, K = {budget_name(entry['budget'])} | {base['n']} | {mean(base)} | "
                      f"{cell(entry.get('kd_temp_minus_ecg_base_kappa'))} | "
                      f"{cell(entry.get('kd_temp_minus_ecg_self_kappa'))} |")
-    return "\n".join(lines) + missing_text(result)
+    return "\n".join(lines) + missing_text(result) + made_text(result)
+
+
+def made_text(result: dict) -> str:
+    """The command, the machine and the training time a label-budget result records (older files: nothing)."""
+    if "command" not in result:
+        return ""
+    m = result["machine"]
+    return (f"\n\nMade by `{result['command']}` on {m['cpu']} ({m['cpu_flags']}), {m['cores']} cores, torch "
+            f"{m['torch']}: {result['train_seconds'] / 3600:.1f} h of training, summed over the runs.")
 
 
 def with_summary(readme: str, table: str, *, readme_path: Path) -> str:
