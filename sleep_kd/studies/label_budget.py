@@ -92,6 +92,22 @@ def check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--only-folds {args.only_folds}: folds run from 0 to {args.folds - 1}")
 
 
+def teacher_scores(args, pieces: list[tuple[int, int, int]]) -> list[dict]:
+    """The EEG teacher's best validation kappa per (fold, K, context) run whose checkpoint is still there.
+
+    Validation is the same subjects for every K of a fold, so these compare across K; a piece
+    whose runs were removed (only its kept rows left) has no entry.
+    """
+    found = []
+    for fold, budget, context in pieces:
+        metrics = (args.runs / f"fold{fold}" / f"K{budget or 'all'}" / f"context{context}"
+                   / ("bidirectional" if context else "") / "eeg_base" / "best" / "metrics.json")
+        if metrics.is_file():
+            found.append({"fold": fold, "budget": budget, "context_epochs": context,
+                          "val_kappa": json.loads(metrics.read_text())["kappa"]})
+    return found
+
+
 def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[dict] | None:
     """Train (or reuse) the arms of one fold, budget and context; one row per arm with its test scores.
     With ``--report-only``, None where the piece has not been run with these settings."""
@@ -187,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
               # each row's fold_seconds is its piece's training time shared over the piece's rows
               "train_seconds": sum(row["fold_seconds"] for row in rows),
               "rows": rows, "changes": paired_changes(rows),
+              "teachers": teacher_scores(args, sorted({(r["fold"], r["budget"], r["context_epochs"]) for r in rows})),
               "missing": missing}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

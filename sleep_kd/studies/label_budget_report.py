@@ -67,6 +67,22 @@ def missing_text(result: dict) -> str:
     return f"\n\nNot run yet (a partial study; the folds column says how many each row holds): {'; '.join(parts)}."
 
 
+def teacher_table(result: dict) -> str:
+    """Markdown: the EEG teacher's validation kappa per form and K (mean over folds, 95 % interval)."""
+    from sleep_kd.studies.common import interval
+
+    groups: dict[tuple[int, int], list[float]] = {}
+    for entry in result.get("teachers", []):
+        groups.setdefault((entry["context_epochs"], entry["budget"]), []).append(entry["val_kappa"])
+    lines = ["| teacher | K scored | folds | EEG teacher validation kappa [95 % CI] |", "| --- | --- | --- | --- |"]
+    for (context, budget), values in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or math.inf)):
+        form = "one window" if not context else f"context {context}"
+        spread = interval(values)
+        figure = f"{spread['mean']:.3f}" + (f" [{spread['low']:.3f}, {spread['high']:.3f}]" if len(values) > 1 else "")
+        lines.append(f"| {form} | {budget_name(budget)} | {len(values)} | {figure} |")
+    return "\n".join(lines)
+
+
 def stage_table(result: dict) -> str:
     """Markdown: per form and K, each arm's mean per-stage F1 (Light, Deep, REM) against the scored stages."""
     lines = ["| student | K scored | arm | F1 Light | F1 Deep | F1 REM |", "| --- | --- | --- | --- | --- | --- |"]

@@ -188,11 +188,13 @@ def _precision_rows(report: dict) -> str:
 
 def label_budget_table(kind: str) -> Callable[[Results], str]:
     """The label-budget study (``results/label_budget.json``): kappa per K and arm, or per-stage F1."""
-    from sleep_kd.studies.label_budget_report import budget_table, stage_table
+    from sleep_kd.studies.label_budget_report import budget_table, stage_table, teacher_table
 
     def table(results: Results) -> str:
         result = results.get(LABEL_BUDGET, keys=("rows", "changes"), what="a label_budget result")
-        return stage_table(result) if kind == "stages" else budget_table(result, score=kind)
+        if kind in ("stages", "teacher"):
+            return (stage_table if kind == "stages" else teacher_table)(result)
+        return budget_table(result, score=kind)
     return table
 
 
@@ -205,7 +207,7 @@ TABLES: dict[str, Callable[[Results], str]] = {
     "precision_demo_after": precision_table("precision_bf16_vs_fp32_demo_after.json"),
     "precision_demo_before": precision_table("precision_bf16_vs_fp32_demo_before.json"),
     "label_budget": label_budget_table("kappa"), "label_budget_true": label_budget_table("true_kappa"),
-    "label_budget_stages": label_budget_table("stages"),
+    "label_budget_stages": label_budget_table("stages"), "label_budget_teacher": label_budget_table("teacher"),
 }
 
 

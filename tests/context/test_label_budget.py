@@ -22,6 +22,9 @@ def test_the_budget_study_trains_every_arm_pairs_them_and_reuses_its_rows(six_ni
                      for arm in ("ecg_base", "ecg_self", "kd_temp")}
     assert all("kappa" in r["test"] and "f1_REM" in r["test"] for r in first["rows"])
     assert first["command"].startswith("sleep-kd study label_budget --data ") and first["machine"]["cores"] >= 1
+    teacher_metrics = tmp_path / "runs" / "fold0" / "K1" / "context8" / "bidirectional" / "eeg_base" / "best" / "metrics.json"
+    assert [(t["budget"], t["context_epochs"]) for t in first["teachers"]] == [(1, 0), (1, 8)]
+    assert first["teachers"][1]["val_kappa"] == json.loads(teacher_metrics.read_text())["kappa"]
     assert first["train_seconds"] == pytest.approx(sum(r["fold_seconds"] for r in first["rows"]))
     record = json.loads((tmp_path / "runs" / "fold0" / "K1" / "context0" / "kd_temp" / "best" / "config.json").read_text())
     assert len(record["data"]["scored_subjects"]) == 1 and len(record["data"]["unscored_recordings"]) == 1

@@ -1,6 +1,6 @@
 """The label-budget table says which pieces a partial study still lacks."""
 
-from sleep_kd.studies.label_budget_report import budget_table, missing_text
+from sleep_kd.studies.label_budget_report import budget_table, missing_text, teacher_table
 
 
 def piece(fold: int, budget: int, context: int = 20) -> dict:
@@ -17,3 +17,11 @@ def test_missing_pieces_are_named_per_k_with_all_last():
 def test_a_complete_study_has_no_missing_paragraph():
     assert missing_text({"rows": [], "changes": [], "missing": []}) == ""
     assert "Not run yet" not in budget_table({"rows": [], "changes": []})
+
+
+def test_teacher_table_gives_mean_and_interval_per_form_and_k():
+    teachers = [{"fold": f, "budget": 2, "context_epochs": 20, "val_kappa": k} for f, k in ((0, 0.70), (1, 0.80))]
+    teachers.append({"fold": 0, "budget": 0, "context_epochs": 0, "val_kappa": 0.75})
+    lines = teacher_table({"teachers": teachers}).splitlines()
+    assert lines[2] == "| one window | all | 1 | 0.750 |"  # one fold: no interval
+    assert lines[3] == "| context 20 | 2 | 2 | 0.750 [0.115, 1.385] |"  # t(0.975, 1) = 12.71, sem 0.05
