@@ -10,6 +10,7 @@ distillation effect measured here.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
@@ -44,24 +45,36 @@ def teacher_line(results: Results) -> str:
             f"over {context['kd_temp']['kappa']['n']} folds (results/kd_study.json).")
 
 
+def _below_zero(entry: dict | None) -> bool:
+    """A paired change whose 95 % interval lies below zero."""
+    return bool(entry) and entry["n"] > 1 and entry["high"] == entry["high"] and entry["high"] < 0
+
+
+def _where(entries: list[dict], key: str) -> str:
+    return "; ".join(f"K={budget_name(e['budget'])} ({form_name(e)}): {cell(e[key])}" for e in entries)
+
+
 def budget_line(result: dict) -> str:
-    """The label-budget study's answer: where KD-Temp beats both controls, or its largest lift if nowhere."""
+    """The label-budget study's answer, control by control: where KD-Temp's interval clears zero either way.
+
+    Every context entry counts (each K and form); nothing is picked by its mean. A partial study says so.
+    """
     entries = [e for e in result["changes"] if e["context_epochs"] and "kd_temp_minus_ecg_base_kappa" in e]
     if not entries:
         raise InputError(f"{LABEL_BUDGET}: no context arm with KD-Temp's paired change")
-    both = [e for e in entries if _above_zero(e["kd_temp_minus_ecg_base_kappa"])
-            and _above_zero(e.get("kd_temp_minus_ecg_self_kappa"))]
-    if both:
-        where = "; ".join(f"K={budget_name(e['budget'])} ({form_name(e)}): "
-                          f"{cell(e['kd_temp_minus_ecg_base_kappa'])} against the ECG base, "
-                          f"{cell(e['kd_temp_minus_ecg_self_kappa'])} against self-training" for e in both)
-        return f"{PREFIX} with few scored nights the study found the teacher pays: {where} (results/label_budget.json)."
-    best = max(entries, key=lambda e: e["kd_temp_minus_ecg_base_kappa"]["mean"])
-    return (f"{PREFIX} with few scored nights (K scored training subjects, the rest unscored) no K gave KD-Temp "
-            f"an interval above zero against both the ECG base and self-training; its largest lift, "
-            f"K={budget_name(best['budget'])} ({form_name(best)}): {cell(best['kd_temp_minus_ecg_base_kappa'])} "
-            f"against the ECG base, {cell(best.get('kd_temp_minus_ecg_self_kappa'))} against self-training "
-            f"(results/label_budget.json).")
+    parts = []
+    for key, control in (("kd_temp_minus_ecg_base_kappa", "the ECG base"),
+                         ("kd_temp_minus_ecg_self_kappa", "self-training")):
+        above = [e for e in entries if _above_zero(e.get(key))]
+        below = [e for e in entries if _below_zero(e.get(key))]
+        found = [f"interval above zero at {_where(above, key)}" if above else "interval above zero at no K",
+                 f"below zero at {_where(below, key)}" if below else ""]
+        parts.append(f"KD-Temp - {control}: " + ", ".join(p for p in found if p))
+    budgets = sorted({e["budget"] for e in entries}, key=lambda b: b or math.inf)
+    partial = f", {len(result['missing'])} pieces not run yet" if result.get("missing") else ""
+    return (f"{PREFIX} with few scored nights (K of the training subjects scored, K = "
+            f"{', '.join(budget_name(b) for b in budgets)}{partial}): {'; '.join(parts)} (95 % intervals over "
+            f"folds, results/label_budget.json).")
 
 
 def note(results: Results) -> str:

@@ -56,14 +56,15 @@ def budget_table(result: dict, *, score: str = "kappa") -> str:
 
 
 def missing_text(result: dict) -> str:
-    """A paragraph naming the folds of each K not run yet (a partial study); empty when complete."""
-    missing: dict[int, set[int]] = {}
+    """A paragraph naming, per K and form, the folds not run yet (a partial study); empty when complete."""
+    missing: dict[tuple, set[int]] = {}
     for piece in result.get("missing", []):
-        missing.setdefault(piece["budget"], set()).add(piece["fold"])
+        missing.setdefault((piece["budget"] or math.inf, piece["context_epochs"], piece["causal"]), set()).add(piece["fold"])
     if not missing:
         return ""
-    parts = [f"K={budget_name(b)}: fold{'s' if len(f) > 1 else ''} {', '.join(map(str, sorted(f)))}"
-             for b, f in sorted(missing.items(), key=lambda item: item[0] or math.inf)]
+    parts = [f"K={budget_name(0 if b == math.inf else b)} {form_name({'context_epochs': c, 'causal': causal})}: "
+             f"fold{'s' if len(f) > 1 else ''} {', '.join(map(str, sorted(f)))}"
+             for (b, c, causal), f in sorted(missing.items())]
     return f"\n\nNot run yet (a partial study; the folds column says how many each row holds): {'; '.join(parts)}."
 
 

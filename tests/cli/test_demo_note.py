@@ -34,26 +34,23 @@ def test_lines_quote_the_k_fold_study(tmp_path):
     assert "label_budget" not in text  # no label-budget result in the folder, no line about it
 
 
-def test_budget_line_names_no_k_when_no_interval_clears_both_controls():
+def test_budget_line_names_each_interval_clear_of_zero_and_no_mean_alone():
     changes = [budget_entry(4, change(0.10, -0.02, 0.22), change(0.05, 0.01, 0.09)),
-               budget_entry(0, change(0.01, -0.03, 0.05), change(0.0, -0.04, 0.04))]
-    line = budget_line({"rows": [], "changes": changes})
-    assert "no K gave KD-Temp an interval above zero against both" in line
-    assert "K=4 (context 20): +0.100 [-0.020, +0.220] against the ECG base, +0.050 [+0.010, +0.090]" in line
+               budget_entry(0, change(-0.02, -0.03, -0.01), change(0.0, -0.04, 0.04), causal=True),
+               budget_entry(2, change(0.30, float("nan"), float("nan"), n=1), change(0.3, float("nan"), float("nan"), n=1))]
+    line = budget_line({"rows": [], "changes": changes, "missing": [{"fold": 1}, {"fold": 2}]})
+    assert "(K of the training subjects scored, K = 2, 4, all, 2 pieces not run yet): " in line
+    assert ("KD-Temp - the ECG base: interval above zero at no K, below zero at K=all (context 20, causal): "
+            "-0.020 [-0.030, -0.010]; KD-Temp - self-training: interval above zero at K=4 (context 20): "
+            "+0.050 [+0.010, +0.090] (95 % intervals") in line
+    assert "+0.100" not in line and "+0.300" not in line  # a mean whose interval spans zero, or one fold: not quoted
 
 
-def test_budget_line_names_each_k_where_the_teacher_pays():
-    changes = [budget_entry(2, change(0.08, 0.02, 0.14), change(0.06, 0.01, 0.11)),
-               budget_entry(2, change(0.09, 0.03, 0.15), change(0.02, -0.01, 0.05), causal=True),
-               budget_entry(0, change(0.01, -0.03, 0.05), change(0.0, -0.04, 0.04))]
-    line = budget_line({"rows": [], "changes": changes})
-    assert "the teacher pays: K=2 (context 20): +0.080 [+0.020, +0.140] against the ECG base" in line
-    assert "causal" not in line  # its interval against self-training includes zero
-
-
-def test_a_single_fold_is_no_interval():
-    changes = [budget_entry(4, change(0.2, float("nan"), float("nan"), n=1), change(0.2, float("nan"), float("nan"), n=1))]
-    assert "no K gave" in budget_line({"rows": [], "changes": changes})
+def test_a_complete_study_says_no_pieces_missing():
+    line = budget_line({"rows": [], "changes": [budget_entry(8, change(0.05, 0.01, 0.09), change(0.04, 0.02, 0.06))],
+                        "missing": []})
+    assert "not run yet" not in line
+    assert line.count("interval above zero at K=8 (context 20)") == 2
 
 
 def test_missing_results_folder_is_one_line_exit_2(tmp_path, capsys):

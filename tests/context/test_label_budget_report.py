@@ -10,8 +10,9 @@ def piece(fold: int, budget: int, context: int = 20) -> dict:
 def test_missing_pieces_are_named_per_k_with_all_last():
     result = {"rows": [], "changes": [], "missing": [piece(3, 0), piece(1, 2), piece(0, 2, 0), piece(0, 2), piece(2, 16)]}
     assert missing_text(result) == ("\n\nNot run yet (a partial study; the folds column says how many each row "
-                                    "holds): K=2: folds 0, 1; K=16: fold 2; K=all: fold 3.")
-    assert budget_table(result).endswith("K=all: fold 3.")
+                                    "holds): K=2 one window: fold 0; K=2 context 20: folds 0, 1; K=16 context 20: fold 2; "
+                                    "K=all context 20: fold 3.")
+    assert budget_table(result).endswith("K=all context 20: fold 3.")
 
 
 def test_a_complete_study_has_no_missing_paragraph():
