@@ -21,16 +21,18 @@ from sleep_kd.studies.study_tables import cell
 PREFIX = "[sleep_kd]"
 
 
-def _above_zero(entry: dict | None) -> bool:
-    """A paired change whose 95 % interval lies above zero."""
-    return bool(entry) and entry["n"] > 1 and entry["low"] == entry["low"] and entry["low"] > 0
+def _clears_zero(entry: dict | None, side: int) -> bool:
+    """A paired change over more than one fold whose 95 % interval lies above zero (side +1) or below it (-1)."""
+    if not entry or entry["n"] < 2 or entry["low"] != entry["low"]:  # NaN: one fold, no interval
+        return False
+    return entry["low"] > 0 if side > 0 else entry["high"] < 0
 
 
 def context_line(results: Results) -> str:
     """What the demo's own table can show: night context against one window (the study's interval)."""
     context = results.study(KD_STUDY)["summary"]["context20"]
     folds, lift = context["ecg_base"]["kappa"]["n"], context["ecg_base"]["change_vs_one_window"]["kappa"]
-    verdict = "its interval lies above zero" if _above_zero(lift) else "its interval does not exclude zero"
+    verdict = "its interval lies above zero" if _clears_zero(lift, +1) else "its interval does not exclude zero"
     return (f"{PREFIX} what this run shows: the chain runs end to end, and night context against one window "
             f"(the two ECG base rows). The k-fold study measured that lift at {cell(lift)} kappa over {folds} "
             f"folds: {verdict}.")
@@ -43,11 +45,6 @@ def teacher_line(results: Results) -> str:
             f"a student's kappa by more than the effect: with every training night scored the study found "
             f"KD-Temp - ECG base {cell(context['kd_temp']['change_vs_ecg_base']['kappa'])} "
             f"over {context['kd_temp']['kappa']['n']} folds (results/kd_study.json).")
-
-
-def _below_zero(entry: dict | None) -> bool:
-    """A paired change whose 95 % interval lies below zero."""
-    return bool(entry) and entry["n"] > 1 and entry["high"] == entry["high"] and entry["high"] < 0
 
 
 def _where(entries: list[dict], key: str) -> str:
@@ -65,8 +62,8 @@ def budget_line(result: dict) -> str:
     parts = []
     for key, control in (("kd_temp_minus_ecg_base_kappa", "the ECG base"),
                          ("kd_temp_minus_ecg_self_kappa", "self-training")):
-        above = [e for e in entries if _above_zero(e.get(key))]
-        below = [e for e in entries if _below_zero(e.get(key))]
+        above = [e for e in entries if _clears_zero(e.get(key), +1)]
+        below = [e for e in entries if _clears_zero(e.get(key), -1)]
         found = [f"interval above zero at {_where(above, key)}" if above else "interval above zero at no K",
                  f"below zero at {_where(below, key)}" if below else ""]
         parts.append(f"KD-Temp - {control}: " + ", ".join(p for p in found if p))

@@ -92,6 +92,12 @@ def check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--only-folds {args.only_folds}: folds run from 0 to {args.folds - 1}")
 
 
+def piece_folder(runs: Path, fold: int, budget: int, context: int, causal: bool = False) -> Path:
+    """The runs of one fold, budget and context: ``RUNS/fold<f>/K<k|all>/context<T>[/bidirectional|/causal]``."""
+    folder = runs / f"fold{fold}" / f"K{budget or 'all'}" / f"context{context}"
+    return folder / ("causal" if causal else "bidirectional") if context else folder
+
+
 def teacher_scores(args, pieces: list[tuple[int, int, int]]) -> list[dict]:
     """The EEG teacher's best validation kappa per (fold, K, context) run whose checkpoint is still there.
 
@@ -100,8 +106,7 @@ def teacher_scores(args, pieces: list[tuple[int, int, int]]) -> list[dict]:
     """
     found = []
     for fold, budget, context in pieces:
-        metrics = (args.runs / f"fold{fold}" / f"K{budget or 'all'}" / f"context{context}"
-                   / ("bidirectional" if context else "") / "eeg_base" / "best" / "metrics.json")
+        metrics = piece_folder(args.runs, fold, budget, context) / "eeg_base" / "best" / "metrics.json"
         if metrics.is_file():
             found.append({"fold": fold, "budget": budget, "context_epochs": context,
                           "val_kappa": json.loads(metrics.read_text())["kappa"]})
@@ -111,8 +116,7 @@ def teacher_scores(args, pieces: list[tuple[int, int, int]]) -> list[dict]:
 def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[dict] | None:
     """Train (or reuse) the arms of one fold, budget and context; one row per arm with its test scores.
     With ``--report-only``, None where the piece has not been run with these settings."""
-    tag = "causal" if causal else "bidirectional"
-    folder = args.runs / f"fold{fold}" / f"K{budget or 'all'}" / f"context{context}" / (tag if context else "")
+    folder = piece_folder(args.runs, fold, budget, context, causal)
     settings = {"data": str(args.data), "folds": args.folds, "fold": fold, "budget": budget, "context": context,
                 "causal": causal, "causal_set": args.causal_set if causal else None, "epochs": args.epochs,
                 "set": args.set}
@@ -126,7 +130,7 @@ def arm_rows(args, fold: int, budget: int, context: int, causal: bool) -> list[d
         return None
     base = TrainOptions.of("data.split=kfold", f"data.folds={args.folds}", f"data.fold={fold}",
                            f"data.scored_subjects={budget}", *args.set, data=args.data, epochs=args.epochs)
-    one_window = args.runs / f"fold{fold}" / f"K{budget or 'all'}" / "context0"
+    one_window = piece_folder(args.runs, fold, budget, 0)
     if context:
         base += TrainOptions.of(f"model.context_epochs={context}", model="context_small")
     student_extra = TrainOptions.of(args.causal_set) if causal else TrainOptions()

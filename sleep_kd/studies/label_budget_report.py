@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.common import read_result
+from sleep_kd.studies.common import interval, read_result
 from sleep_kd.studies.study_tables import cell
 
 ARM_NAMES = {"ecg_base": "ECG base", "ecg_self": "ECG self-training", "kd_temp": "KD-Temp (EEG teacher)"}
@@ -34,7 +34,7 @@ def budget_name(budget: int) -> str:
     return str(budget) if budget else "all"
 
 
-def _ordered(changes: list[dict]) -> list[dict]:
+def ordered(changes: list[dict]) -> list[dict]:
     """Forms in order (one window, context, causal), then K ascending with 'all' last."""
     return sorted(changes, key=lambda e: (e["context_epochs"], e["causal"], e["budget"] or math.inf))
 
@@ -44,7 +44,7 @@ def budget_table(result: dict, *, score: str = "kappa") -> str:
     against = "true stages" if score == "true_kappa" else "scored stages"
     lines = [f"| student | K scored | folds | ECG base | ECG self-training | KD-Temp | KD-Temp - ECG base [95 % CI] "
              f"| KD-Temp - self-training [95 % CI] |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for entry in _ordered(result["changes"]):
+    for entry in ordered(result["changes"]):
         arms = entry.get("arms", {})
         means = [f"{arms[arm][score]['mean']:.3f}" if score in arms.get(arm, {}) else "-"
                  for arm in ("ecg_base", "ecg_self", "kd_temp")]
@@ -57,21 +57,19 @@ def budget_table(result: dict, *, score: str = "kappa") -> str:
 
 def missing_text(result: dict) -> str:
     """A paragraph naming, per K and form, the folds not run yet (a partial study); empty when complete."""
-    missing: dict[tuple, set[int]] = {}
+    missing: dict[tuple[int, int, bool], set[int]] = {}
     for piece in result.get("missing", []):
-        missing.setdefault((piece["budget"] or math.inf, piece["context_epochs"], piece["causal"]), set()).add(piece["fold"])
+        missing.setdefault((piece["budget"], piece["context_epochs"], piece["causal"]), set()).add(piece["fold"])
     if not missing:
         return ""
-    parts = [f"K={budget_name(0 if b == math.inf else b)} {form_name({'context_epochs': c, 'causal': causal})}: "
+    parts = [f"K={budget_name(b)} {form_name({'context_epochs': c, 'causal': causal})}: "
              f"fold{'s' if len(f) > 1 else ''} {', '.join(map(str, sorted(f)))}"
-             for (b, c, causal), f in sorted(missing.items())]
+             for (b, c, causal), f in sorted(missing.items(), key=lambda item: (item[0][0] or math.inf, *item[0][1:]))]
     return f"\n\nNot run yet (a partial study; the folds column says how many each row holds): {'; '.join(parts)}."
 
 
 def teacher_table(result: dict) -> str:
     """Markdown: the EEG teacher's validation kappa per form and K (mean over folds, 95 % interval)."""
-    from sleep_kd.studies.common import interval
-
     groups: dict[tuple[int, int], list[float]] = {}
     for entry in result.get("teachers", []):
         groups.setdefault((entry["context_epochs"], entry["budget"]), []).append(entry["val_kappa"])
@@ -87,7 +85,7 @@ def teacher_table(result: dict) -> str:
 def stage_table(result: dict) -> str:
     """Markdown: per form and K, each arm's mean per-stage F1 (Light, Deep, REM) against the scored stages."""
     lines = ["| student | K scored | arm | F1 Light | F1 Deep | F1 REM |", "| --- | --- | --- | --- | --- | --- |"]
-    for entry in _ordered(result["changes"]):
+    for entry in ordered(result["changes"]):
         for arm, scores in entry.get("arms", {}).items():
             f1 = [f"{scores[key]['mean']:.3f}" if key in scores else "-" for key in ("f1_Light", "f1_Deep", "f1_REM")]
             lines.append(f"| {form_name(entry)} | {budget_name(entry['budget'])} | {ARM_NAMES[arm]} | {' | '.join(f1)} |")
@@ -113,7 +111,7 @@ def draw(result: dict, out: Path) -> Path:
     for row, score in enumerate(scores):
         for column, form in enumerate(forms):
             ax = axes[row][column]
-            entries = [e for e in _ordered(result["changes"]) if (e["context_epochs"], e["causal"]) == form]
+            entries = [e for e in ordered(result["changes"]) if (e["context_epochs"], e["causal"]) == form]
             for arm, label in ARM_NAMES.items():
                 points = [(position[e["budget"]], e["arms"][arm][score]) for e in entries
                           if score in e.get("arms", {}).get(arm, {})]

@@ -269,11 +269,11 @@ def summary(results: Results) -> str:
 
 def budget_summary(result: dict) -> str:
     """The README's label-budget table: per context form and K, the ECG base and KD-Temp's two paired changes."""
-    from sleep_kd.studies.label_budget_report import _ordered, budget_name, form_name, missing_text
+    from sleep_kd.studies.label_budget_report import budget_name, form_name, missing_text, ordered
 
     lines = ["| few scored nights (label-budget study): student, K scored training subjects | folds | ECG base | KD-Temp - ECG base "
              "| KD-Temp - self-training |", "| --- | --- | --- | --- | --- |"]
-    for entry in _ordered(result["changes"]):
+    for entry in ordered(result["changes"]):
         if not entry["context_epochs"] or "ecg_base" not in entry.get("arms", {}):
             continue
         base = entry["arms"]["ecg_base"]["kappa"]
