@@ -34,7 +34,9 @@ def test_scoring_the_first_n_epochs_gives_what_the_whole_night_gave_them():
     np.testing.assert_allclose(whole.sum(axis=1), 1.0, atol=1e-5)
     for n in range(1, 21):
         first = score_night(model, night[:n], batch_size=5)
-        np.testing.assert_allclose(first, whole[:n], rtol=0, atol=1e-6)
+        # float32 kernels may round one epoch differently in two calls (order of summation follows the
+        # memory alignment, ~1e-5 of a logit); a read of a later epoch moves probabilities by far more (below)
+        np.testing.assert_allclose(first, whole[:n], rtol=0, atol=1e-5)
         assert (first.argmax(axis=1) == whole[:n].argmax(axis=1)).all()
 
 
