@@ -10,11 +10,10 @@ distillation effect measured here.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from sleep_kd.errors import ArgumentParser, InputError, cli_entry
-from sleep_kd.studies.label_budget_report import budget_name, form_name
+from sleep_kd.studies.label_budget_report import budget_name, budget_order, form_name
 from sleep_kd.studies.results_page import KD_STUDY, LABEL_BUDGET, Results
 from sleep_kd.studies.study_tables import cell
 
@@ -67,7 +66,7 @@ def budget_line(result: dict) -> str:
         found = [f"interval above zero at {_where(above, key)}" if above else "interval above zero at no K",
                  f"below zero at {_where(below, key)}" if below else ""]
         parts.append(f"KD-Temp - {control}: " + ", ".join(p for p in found if p))
-    budgets = sorted({e["budget"] for e in entries}, key=lambda b: b or math.inf)
+    budgets = sorted({e["budget"] for e in entries}, key=budget_order)
     partial = f", {len(result['missing'])} pieces not run yet" if result.get("missing") else ""
     return (f"{PREFIX} with few scored nights (K of the training subjects scored, K = "
             f"{', '.join(budget_name(b) for b in budgets)}{partial}): {'; '.join(parts)} (95 % intervals over "

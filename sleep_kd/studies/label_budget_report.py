@@ -34,9 +34,14 @@ def budget_name(budget: int) -> str:
     return str(budget) if budget else "all"
 
 
+def budget_order(budget: int) -> float:
+    """Sort key for K: ascending, with 0 ('all') last."""
+    return budget or math.inf
+
+
 def ordered(changes: list[dict]) -> list[dict]:
     """Forms in order (one window, context, causal), then K ascending with 'all' last."""
-    return sorted(changes, key=lambda e: (e["context_epochs"], e["causal"], e["budget"] or math.inf))
+    return sorted(changes, key=lambda e: (e["context_epochs"], e["causal"], budget_order(e["budget"])))
 
 
 def budget_table(result: dict, *, score: str = "kappa") -> str:
@@ -64,7 +69,7 @@ def missing_text(result: dict) -> str:
         return ""
     parts = [f"K={budget_name(b)} {form_name({'context_epochs': c, 'causal': causal})}: "
              f"fold{'s' if len(f) > 1 else ''} {', '.join(map(str, sorted(f)))}"
-             for (b, c, causal), f in sorted(missing.items(), key=lambda item: (item[0][0] or math.inf, *item[0][1:]))]
+             for (b, c, causal), f in sorted(missing.items(), key=lambda item: (budget_order(item[0][0]), *item[0][1:]))]
     return f"\n\nNot run yet (a partial study; the folds column says how many each row holds): {'; '.join(parts)}."
 
 
@@ -74,11 +79,11 @@ def teacher_table(result: dict) -> str:
     for entry in result.get("teachers", []):
         groups.setdefault((entry["context_epochs"], entry["budget"]), []).append(entry["val_kappa"])
     lines = ["| teacher | K scored | folds | EEG teacher validation kappa [95 % CI] |", "| --- | --- | --- | --- |"]
-    for (context, budget), values in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or math.inf)):
-        form = "one window" if not context else f"context {context}"
+    for (context, budget), values in sorted(groups.items(), key=lambda item: (item[0][0], budget_order(item[0][1]))):
         spread = interval(values)
         figure = f"{spread['mean']:.3f}" + (f" [{spread['low']:.3f}, {spread['high']:.3f}]" if len(values) > 1 else "")
-        lines.append(f"| {form} | {budget_name(budget)} | {len(values)} | {figure} |")
+        lines.append(f"| {form_name({'context_epochs': context, 'causal': False})} | {budget_name(budget)} | "
+                     f"{len(values)} | {figure} |")
     return "\n".join(lines)
 
 
@@ -104,7 +109,7 @@ def draw(result: dict, out: Path) -> Path:
               if any(s in arm for e in result["changes"] for arm in e.get("arms", {}).values())]
     if not forms or not scores:
         raise InputError("the label-budget result holds no scored rows to draw")
-    budgets = sorted({e["budget"] for e in result["changes"]}, key=lambda b: b or math.inf)
+    budgets = sorted({e["budget"] for e in result["changes"]}, key=budget_order)
     position = {b: i for i, b in enumerate(budgets)}
     fig, axes = plt.subplots(len(scores), len(forms), figsize=(4.2 * len(forms), 3.4 * len(scores)),
                              squeeze=False, sharey="row")

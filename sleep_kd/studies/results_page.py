@@ -192,9 +192,8 @@ def label_budget_table(kind: str) -> Callable[[Results], str]:
 
     def table(results: Results) -> str:
         result = results.get(LABEL_BUDGET, keys=("rows", "changes"), what="a label_budget result")
-        if kind in ("stages", "teacher"):
-            return (stage_table if kind == "stages" else teacher_table)(result)
-        return budget_table(result, score=kind)
+        by_kind = {"stages": stage_table, "teacher": teacher_table}
+        return by_kind[kind](result) if kind in by_kind else budget_table(result, score=kind)
     return table
 
 
